@@ -1,0 +1,135 @@
+"""Options every visitor command accepts, and the one place errors become messages and exit codes.
+
+`visitor_command` appends the shared options to a command's own signature (Typer reads `__signature__`),
+so each command is written as `def cmd(ctx: Context, text: str)` and still takes `--pod`, `--json`, ...
+after its name, as the contract promises.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from liveagent_cli.core.errors import ExitCode, LiveAgentError
+from liveagent_cli.core.output import Output
+from liveagent_cli.core.redact import Redactor
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONN = "Connection (flag > environment > profile > default)"
+OUT = "Output"
+
+
+def _opt(*decls: str, help: str, panel: str = CONN, metavar: str | None = None) -> Any:
+    return typer.Option(*decls, help=help, rich_help_panel=panel, show_default=False, metavar=metavar)
+
+
+_COMMON: list[tuple[str, Any, Any]] = [
+    ("pod", str | None, _opt("--pod", help="Chat API endpoint [env LIVEAGENT_POD]", metavar="URL")),
+    ("org_id", str | None, _opt("--org-id", help="organization id, 00D… [env LIVEAGENT_ORG_ID]", metavar="ID")),
+    (
+        "deployment_id",
+        str | None,
+        _opt("--deployment-id", help="deployment id, 572… [env LIVEAGENT_DEPLOYMENT_ID]", metavar="ID"),
+    ),
+    ("button_id", str | None, _opt("--button-id", help="button id, 573… [env LIVEAGENT_BUTTON_ID]", metavar="ID")),
+    (
+        "api_version",
+        str | None,
+        _opt("--api-version", help="X-LIVEAGENT-API-VERSION [env LIVEAGENT_API_VERSION]", metavar="N"),
+    ),
+    (
+        "profile",
+        str | None,
+        _opt("--profile", help="[profiles.NAME] of the config file [env LIVEAGENT_PROFILE]", metavar="NAME"),
+    ),
+    (
+        "session",
+        str | None,
+        _opt("--session", help="named state slot, default 'default' [env LIVEAGENT_SESSION]", metavar="NAME"),
+    ),
+    ("insecure", bool, _opt("--insecure", help="allow plain http to a non-loopback pod")),
+    ("json_", bool, _opt("--json", help="machine output on stdout", panel=OUT)),
+    ("quiet", bool, _opt("--quiet", "-q", help="no notes or progress on stderr", panel=OUT)),
+    ("verbose", bool, _opt("--verbose", "-v", help="wire log on stderr, secrets redacted", panel=OUT)),
+    ("debug", bool, _opt("--debug", help="traceback with errors (secrets still redacted)", panel=OUT)),
+    ("show_secrets", bool, _opt("--show-secrets", help="let session/status print the session key", panel=OUT)),
+]
+COMMON_NAMES = [name for name, _, _ in _COMMON]
+_PARAMS = [
+    inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=False if kind is bool else None, annotation=Annotated[kind, info]
+    )
+    for name, kind, info in _COMMON
+]
+
+
+def make_output(json_mode: bool, quiet: bool, show_secrets: bool) -> Output:
+    redactor = Redactor()
+    redactor.enabled = not show_secrets
+    return Output(json_mode=json_mode, quiet=quiet, redactor=redactor)
+
+
+def fail(out: Output, exc: BaseException, debug: bool) -> NoReturn:
+    """Print one error line (+ hint) and exit with the contract's code; traceback only with --debug."""
+    if debug:
+        text = "".join(traceback.format_exception(exc))
+        out.stderr.write(out.redactor.text(text))
+    if isinstance(exc, LiveAgentError):
+        out.error(exc.message, exc.hint)
+        raise typer.Exit(int(exc.code))
+    if isinstance(exc, KeyboardInterrupt):
+        out.error("interrupted")
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    if isinstance(exc, BrokenPipeError):
+        # the reader went away (e.g. `| head`): stop quietly, like other Unix tools
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(int(ExitCode.INTERNAL))
+    out.error(f"unexpected {type(exc).__name__}: {exc}", hint="rerun with --debug and report the traceback")
+    raise typer.Exit(int(ExitCode.INTERNAL))
+
+
+def guarded(out: Output, debug: bool, body: Callable[[], None]) -> None:
+    try:
+        body()
+    except typer.Exit:
+        raise
+    except (Exception, KeyboardInterrupt) as exc:  # every failure ends as one line and a code
+        fail(out, exc, debug)
+
+
+def visitor_command(app: typer.Typer, name: str, **kwargs: Any) -> Callable[[F], F]:
+    """Register `func(ctx, **own)` as command `name`, adding the shared options and the error handling."""
+
+    def decorate(func: F) -> F:
+        own = [p for p in inspect.signature(func, eval_str=True).parameters.values() if p.name != "ctx"]
+
+        @functools.wraps(func)
+        def wrapper(**values: Any) -> None:
+            common = {n: values.pop(n) for n in COMMON_NAMES}
+            out = make_output(common["json_"], common["quiet"], common["show_secrets"])
+
+            def body() -> None:
+                from liveagent_cli.cli.context import build_context
+
+                ctx = build_context(common, out)
+                try:
+                    func(ctx, **values)
+                finally:
+                    ctx.close()
+
+            guarded(out, common["debug"], body)
+
+        wrapper.__signature__ = inspect.Signature(own + _PARAMS)  # type: ignore[attr-defined]
+        app.command(name, **kwargs)(wrapper)
+        return func
+
+    return decorate

@@ -1,0 +1,252 @@
+"""The visitor steps: session, init, poll, send, end, chat, status. Each parses, calls a flow, renders."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from liveagent_cli.cli.common import visitor_command
+from liveagent_cli.core.errors import UsageError
+from liveagent_cli.flows.context import Context
+
+app = typer.Typer()
+INIT = "Chat request (ChasitorInit)"
+
+
+def _fields(ctx: Context, info: dict[str, Any]) -> None:
+    if ctx.out.json_mode:
+        ctx.out.data(info)
+        return
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        if value is not None and value != "":
+            ctx.out.text(f"{key.ljust(width)}  {value}")
+
+
+@visitor_command(app, "session")
+def session_cmd(
+    ctx: Context,
+    replace: Annotated[bool, typer.Option("--replace", help="replace a live session stored under this name")] = False,
+) -> None:
+    """Open a Live Agent session and store it (GET System/SessionId)."""
+    from liveagent_cli.flows.steps import describe_state, open_session
+
+    state = open_session(ctx, replace=replace)
+    info = describe_state(state, ctx.store.name, show_secrets=not ctx.out.redactor.enabled)
+    keep = ("session", "pod", "id", "affinity", "client_poll_timeout", "key")
+    _fields(ctx, {k: info[k] for k in keep if k in info})
+    ctx.out.note("next: `liveagent init` to ask for an agent")
+
+
+def _init_options(
+    visitor_name: str | None,
+    language: str | None,
+    user_agent: str | None,
+    screen_resolution: str | None,
+    prechat: list[str] | None,
+    prechat_file: Path | None,
+    settings_get: Any,
+) -> dict[str, Any]:
+    from liveagent_cli.core import prechat as pc
+
+    details = pc.parse_pairs(prechat or [])
+    entities: list[dict[str, Any]] = []
+    file = prechat_file or (Path(settings_get("prechat_file")) if settings_get("prechat_file") else None)
+    if file is not None:
+        file_details, entities = pc.load_file(file.expanduser())
+        details = file_details + details
+    return {
+        "visitor_name": visitor_name or settings_get("visitor_name"),
+        "language": language or settings_get("language"),
+        "user_agent": user_agent or settings_get("user_agent"),
+        "screen_resolution": screen_resolution or settings_get("screen_resolution"),
+        "prechat_details": details,
+        "prechat_entities": entities,
+    }
+
+
+VisitorName = Annotated[
+    str | None, typer.Option("--visitor-name", metavar="NAME", help="name shown to the agent", rich_help_panel=INIT)
+]
+Language = Annotated[str | None, typer.Option("--language", metavar="LANG", help="e.g. en-US", rich_help_panel=INIT)]
+UserAgent = Annotated[
+    str | None, typer.Option("--user-agent", metavar="TEXT", help="visitor user agent", rich_help_panel=INIT)
+]
+ScreenRes = Annotated[
+    str | None, typer.Option("--screen-resolution", metavar="WxH", help="e.g. 1920x1080", rich_help_panel=INIT)
+]
+Prechat = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--prechat", metavar="LABEL=VALUE", help='pre-chat detail "Label=Value" (repeatable)', rich_help_panel=INIT
+    ),
+]
+PrechatFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--prechat-file", metavar="FILE", help="TOML or JSON with `details` and `entities`", rich_help_panel=INIT
+    ),
+]
+
+
+@visitor_command(app, "init")
+def init_cmd(
+    ctx: Context,
+    visitor_name: VisitorName = None,
+    language: Language = None,
+    user_agent: UserAgent = None,
+    screen_resolution: ScreenRes = None,
+    prechat: Prechat = None,
+    prechat_file: PrechatFile = None,
+) -> None:
+    """Ask for a chat with an agent (POST Chasitor/ChasitorInit)."""
+    from liveagent_cli.flows.steps import init_chat
+
+    options = _init_options(
+        visitor_name, language, user_agent, screen_resolution, prechat, prechat_file, ctx.settings.get
+    )
+    state = init_chat(ctx, options)
+    if ctx.out.json_mode:
+        ctx.out.data({"requested": True, "session": ctx.store.name, "sequence": state.sequence})
+    ctx.out.note("chat requested; next: `liveagent poll --until ChatEstablished`")
+
+
+@visitor_command(app, "poll")
+def poll_cmd(
+    ctx: Context,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep polling until the chat ends")] = False,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until", metavar="TYPE[,TYPE]", help="poll until one of these message types arrives: TYPE[,TYPE]"
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", metavar="SECONDS", help="give up after SECONDS (exit 8)", min=0.0)
+    ] = None,
+) -> None:
+    """Long-poll for messages (GET System/Messages) and print what arrived."""
+    from liveagent_cli.flows.poll import run_poll
+
+    wanted = [t.strip() for t in (until or "").split(",") if t.strip()]
+    if until is not None and not wanted:
+        raise UsageError("--until needs at least one message type", hint="e.g. --until ChatEstablished")
+    run_poll(
+        ctx,
+        lambda item, state: ctx.out.message(item, agent=state.agent_name or "agent"),
+        follow=follow,
+        until=wanted,
+        timeout=timeout,
+    )
+
+
+def read_stdin_text() -> str:
+    """All of stdin as UTF-8 text without its final newline; invalid UTF-8 is a usage error."""
+    raw = sys.stdin.buffer.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"stdin is not valid UTF-8 (byte {exc.start})", hint="send UTF-8 text") from None
+    return text[:-1] if text.endswith("\n") else text
+
+
+@visitor_command(app, "send")
+def send_cmd(
+    ctx: Context,
+    text: Annotated[str, typer.Argument(help="the message; - reads it from stdin", show_default=False, metavar="TEXT")],
+) -> None:
+    """Send a chat message (POST Chasitor/ChatMessage)."""
+    from liveagent_cli.flows.steps import send_text
+
+    if text == "-":
+        text = read_stdin_text()
+    state = send_text(ctx, text)
+    if ctx.out.json_mode:
+        ctx.out.data({"sent": True, "session": ctx.store.name, "sequence": state.sequence})
+
+
+@visitor_command(app, "end")
+def end_cmd(
+    ctx: Context,
+    reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="ChatEnd reason")] = "client",
+) -> None:
+    """End the chat (POST Chasitor/ChatEnd) and forget the session."""
+    from liveagent_cli.flows.steps import end_chat
+
+    if not reason.strip():
+        raise UsageError("--reason is empty", hint="the pod expects a reason such as client")
+    state, was_open = end_chat(ctx, reason)
+    if ctx.out.json_mode:
+        ctx.out.data({"ended": True, "session": ctx.store.name, "was_open": was_open, "reason": reason})
+    elif was_open:
+        ctx.out.note("chat ended; session forgotten")
+    else:
+        ctx.out.note("the chat had already ended; session forgotten")
+
+
+@visitor_command(app, "chat")
+def chat_cmd(
+    ctx: Context,
+    visitor_name: VisitorName = None,
+    language: Language = None,
+    user_agent: UserAgent = None,
+    screen_resolution: ScreenRes = None,
+    prechat: Prechat = None,
+    prechat_file: PrechatFile = None,
+    reply_wait: Annotated[
+        float,
+        typer.Option(
+            "--reply-wait",
+            metavar="SECONDS",
+            help="from a pipe: seconds to wait for replies after the last line",
+            min=0.0,
+        ),
+    ] = 10.0,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout", metavar="SECONDS", help="give up if no agent accepts within SECONDS (exit 8)", min=0.0
+        ),
+    ] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="replace a live session stored under this name")] = False,
+) -> None:
+    """Session, init and a live conversation; from a pipe, sends each line, waits for replies, ends."""
+    from liveagent_cli.flows.chat import ChatOptions, run_chat
+
+    options = ChatOptions(
+        init=_init_options(
+            visitor_name, language, user_agent, screen_resolution, prechat, prechat_file, ctx.settings.get
+        ),
+        reply_wait=reply_wait,
+        timeout=timeout,
+        interactive=sys.stdin.isatty(),
+        replace=replace,
+    )
+    if options.interactive:
+        ctx.out.note("type a message and press Enter; /end or Ctrl-D ends the chat")
+    run_chat(ctx, options, _stdin_lines(), _prompt)
+
+
+def _stdin_lines() -> Any:
+    for raw in sys.stdin.buffer:
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"stdin is not valid UTF-8 (byte {exc.start} of a line)", hint="send UTF-8 text") from None
+
+
+def _prompt() -> None:
+    sys.stderr.write("> ")
+    sys.stderr.flush()
+
+
+@visitor_command(app, "status")
+def status_cmd(ctx: Context) -> None:
+    """Show the stored session: pod, ids, ack, next sequence, affinity, age (key hidden)."""
+    from liveagent_cli.flows.steps import describe_state
+
+    state = ctx.store.load()
+    _fields(ctx, describe_state(state, ctx.store.name, show_secrets=not ctx.out.redactor.enabled))

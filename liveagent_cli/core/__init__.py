@@ -1,0 +1,1 @@
+"""The core: knows Live Agent, state and settings, and nothing of Typer."""

@@ -1,0 +1,295 @@
+"""The Live Agent visitor-side REST client: one method per resource over one `requests.Session`.
+
+It sends exactly the headers each resource needs (liveagent-api.md §1-2), puts an explicit timeout on every
+call, and turns every failure into the tool's own errors. It does not retry and keeps no state beyond the
+session's key, affinity and the connection pool: flows decide what to do with a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from liveagent_cli import __version__
+from liveagent_cli.core.errors import (
+    ApiError,
+    NetworkError,
+    PodMovedError,
+    SessionGoneError,
+)
+
+if TYPE_CHECKING:
+    import requests
+
+CONNECT_TIMEOUT = 10.0
+POST_TIMEOUT = 30.0
+MAX_REPLY_BYTES = 4 * 1024 * 1024
+USER_AGENT = f"liveagent-cli/{__version__}"
+
+
+@dataclass
+class Exchange:
+    """One request and its answer (or failure), for the --verbose wire log."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    status: int | None = None
+    reason: str = ""
+    elapsed_ms: float = 0.0
+    response_headers: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+
+
+@dataclass
+class SessionInfo:
+    id: str
+    key: str
+    affinity: str
+    client_poll_timeout: int
+
+
+@dataclass
+class Batch:
+    """A 200 answer of System/Messages: the messages as the pod sent them, its sequence and offset."""
+
+    messages: list[dict[str, Any]]
+    sequence: int
+    offset: int | None
+
+
+class LiveAgentClient:
+    def __init__(
+        self,
+        pod: str,
+        api_version: str,
+        *,
+        key: str | None = None,
+        affinity: str | None = None,
+        on_exchange: Callable[[Exchange], None] | None = None,
+    ) -> None:
+        import requests
+
+        self.pod = pod if pod.endswith("/") else pod + "/"
+        self.api_version = api_version
+        self.key = key
+        self.affinity = affinity
+        self.on_exchange = on_exchange
+        self._http = requests.Session()
+        self._http.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        self._host = urlsplit(self.pod).hostname or self.pod
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- resources -------------------------------------------------------------------------------------
+    def session_id(self) -> SessionInfo:
+        """GET System/SessionId with affinity `null`: opens a session on the pod."""
+        body = self._json(self._request("GET", "System/SessionId", affinity="null", key=False))
+        try:
+            info = SessionInfo(
+                id=_str(body, "id"),
+                key=_str(body, "key"),
+                affinity=_str(body, "affinityToken"),
+                client_poll_timeout=int(body.get("clientPollTimeout", 40)),
+            )
+        except (TypeError, ValueError):
+            raise ApiError("the SessionId reply lacks id, key or affinityToken", hint=_POD_HINT) from None
+        self.key, self.affinity = info.key, info.affinity
+        return info
+
+    def chasitor_init(self, body: Mapping[str, Any], sequence: int) -> None:
+        self._request("POST", "Chasitor/ChasitorInit", body=body, sequence=sequence)
+
+    def messages(self, ack: int | None, timeout: float) -> Batch | None:
+        """One long poll of System/Messages; None when the pod answered 204 (nothing arrived)."""
+        params = {"ack": str(ack)} if ack is not None else None
+        response = self._request("GET", "System/Messages", params=params, read_timeout=timeout)
+        if response.status_code == 204:
+            return None
+        body = self._json(response)
+        messages = body.get("messages")
+        sequence = body.get("sequence")
+        if not isinstance(messages, list) or not isinstance(sequence, int) or isinstance(sequence, bool):
+            raise ApiError("the Messages reply has no messages list or sequence number", hint=_POD_HINT)
+        for item in messages:
+            if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+                raise ApiError("the Messages reply holds an item without a type", hint=_POD_HINT)
+        offset = body.get("offset")
+        return Batch(messages, sequence, offset if isinstance(offset, int) else None)
+
+    def chat_message(self, text: str, sequence: int) -> None:
+        self._request("POST", "Chasitor/ChatMessage", body={"text": text}, sequence=sequence)
+
+    def chat_end(self, reason: str, sequence: int) -> None:
+        self._request("POST", "Chasitor/ChatEnd", body={"reason": reason}, sequence=sequence)
+
+    def delete_session(self) -> None:
+        """DELETE System/SessionId/{key}: tears the session down without a chat."""
+        self._request("DELETE", f"System/SessionId/{self.key}")
+
+    # -- plumbing --------------------------------------------------------------------------------------
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        sequence: int | None = None,
+        affinity: str | None = None,
+        key: bool = True,
+        read_timeout: float = POST_TIMEOUT,
+    ) -> requests.Response:
+        import requests
+
+        headers = {"X-LIVEAGENT-API-VERSION": self.api_version}
+        headers["X-LIVEAGENT-AFFINITY"] = affinity or self.affinity or "null"
+        if key:
+            if not self.key:
+                raise SessionGoneError("no session key", hint="start one with `liveagent session`")
+            headers["X-LIVEAGENT-SESSION-KEY"] = self.key
+        if sequence is not None:
+            headers["X-LIVEAGENT-SEQUENCE"] = str(sequence)
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        url = self.pod + path
+        exchange = Exchange(method, url, dict(headers))
+        started = time.monotonic()
+        try:
+            response = self._http.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=(CONNECT_TIMEOUT, read_timeout),
+                stream=True,
+            )
+            exchange.url = response.url
+            exchange.status, exchange.reason = response.status_code, response.reason or ""
+            exchange.response_headers = dict(response.headers)
+            response._content = self._read_capped(response)
+        except requests.exceptions.SSLError as exc:
+            exchange.error = "TLS failure"
+            raise NetworkError(
+                f"TLS failure talking to {self._host}: {_short(exc)}",
+                hint="for a private CA, point REQUESTS_CA_BUNDLE at its certificate file",
+            ) from None
+        except requests.exceptions.Timeout:
+            exchange.error = "timed out"
+            raise NetworkError(
+                f"no answer from {self._host} within {read_timeout:g} s", hint="check the pod URL and your network"
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            exchange.error = "connection failed"
+            raise NetworkError(
+                f"cannot reach {self._host}: {_short(exc)}", hint="check --pod and your network"
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            exchange.error = type(exc).__name__
+            raise NetworkError(f"request to {self._host} failed: {_short(exc)}") from None
+        finally:
+            exchange.elapsed_ms = (time.monotonic() - started) * 1000
+            if self.on_exchange is not None:
+                self.on_exchange(exchange)
+        self._check_status(response, method, path)
+        return response
+
+    @staticmethod
+    def _read_capped(response: requests.Response) -> bytes:
+        chunks, size = [], 0
+        for chunk in response.iter_content(65536):
+            size += len(chunk)
+            if size > MAX_REPLY_BYTES:
+                response.close()
+                raise ApiError(
+                    f"the pod's reply is larger than {MAX_REPLY_BYTES // (1024 * 1024)} MiB; refusing to read it",
+                    hint=_POD_HINT,
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _check_status(self, response: requests.Response, method: str, path: str) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        noun = path.split("/")[1] if "/" in path else path
+        excerpt = _excerpt(response)
+        if status == 403:
+            raise SessionGoneError(
+                "the pod no longer knows this session (403): it expired or the chat ended",
+                hint="start a new chat with `liveagent session`",
+            )
+        if status == 503:
+            raise PodMovedError(
+                f"the pod moved the session to another server (503 on {noun})",
+                hint="recover it with `liveagent reconnect`",
+                status=status,
+                body=excerpt,
+            )
+        if _is_html(response):
+            raise ApiError(
+                f"{method} {noun} got an HTML page (HTTP {status}), not the Chat API",
+                hint=_POD_HINT,
+                status=status,
+                body=excerpt,
+            )
+        hint = None
+        if status == 500 and method == "POST":
+            hint = "the pod refuses chat messages until an agent accepted: `liveagent poll --until ChatEstablished`"
+        elif status == 409:
+            hint = "another process may be polling this session; only one long poll may run at a time"
+        detail = f": {excerpt}" if excerpt else ""
+        raise ApiError(f"{method} {noun} failed with HTTP {status}{detail}", hint=hint, status=status, body=excerpt)
+
+    def _json(self, response: requests.Response) -> dict[str, Any]:
+        noun = urlsplit(response.url).path.rsplit("/", 1)[-1]
+        if _is_html(response):
+            raise ApiError(f"{noun} got an HTML page, not the Chat API's JSON", hint=_POD_HINT)
+        try:
+            body = json.loads(response.content)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(f"the {noun} reply is not JSON", hint=_POD_HINT) from None
+        if not isinstance(body, dict):
+            raise ApiError(f"the {noun} reply is not a JSON object", hint=_POD_HINT)
+        return body
+
+
+_POD_HINT = "check --pod: it must be the Chat API endpoint (Setup → Chat Settings), ending in /chat/rest/"
+
+
+def _str(body: Mapping[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise TypeError(name)
+    return value
+
+
+def _is_html(response: requests.Response) -> bool:
+    ctype = response.headers.get("Content-Type", "").lower()
+    return "html" in ctype or response.content[:200].lstrip().lower().startswith((b"<!doctype html", b"<html"))
+
+
+def _excerpt(response: requests.Response) -> str:
+    if _is_html(response):
+        return ""
+    text = response.content[:300].decode("utf-8", "replace")
+    text = "".join(c if c.isprintable() else " " for c in text).strip()
+    return text[:200]
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    # urllib3 nests the reason deep inside; keep the innermost part a person can act on
+    for marker in ("Errno", "Failed to establish", "CERTIFICATE_VERIFY_FAILED", "Name or service not known"):
+        idx = text.find(marker)
+        if idx >= 0:
+            return text[idx:].split("'))")[0].split("))")[0][:160]
+    return text[:160]

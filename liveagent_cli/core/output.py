@@ -1,0 +1,100 @@
+"""The one output object: data to stdout, everything else (notes, progress, warnings, errors) to stderr.
+
+Colour comes from Rich, imported only when a stream is a terminal and NO_COLOR is unset (or FORCE_COLOR
+is set): piped output never pays for Rich and never carries escape codes. Every string passes through the
+redactor, so the session key cannot leak by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import IO, Any
+
+from liveagent_cli.core.redact import Redactor
+from liveagent_cli.core.render import describe
+
+
+def _wants_colour(stream: IO[str]) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    try:
+        return stream.isatty() and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
+
+
+class Output:
+    def __init__(
+        self,
+        *,
+        json_mode: bool = False,
+        quiet: bool = False,
+        redactor: Redactor | None = None,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+    ) -> None:
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self.redactor = redactor or Redactor()
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self._consoles: dict[int, Any] = {}
+
+    # -- stdout: data ------------------------------------------------------------------------------------
+    def data(self, obj: Any) -> None:
+        """One JSON document (or NDJSON line) on stdout, flushed at once."""
+        self._write(self.stdout, json.dumps(obj, ensure_ascii=False) + "\n")
+
+    def text(self, line: str, style: str = "") -> None:
+        self._styled(self.stdout, line, style)
+
+    def message(self, item: dict[str, Any], agent: str = "agent") -> None:
+        """A pod message: the item exactly as sent under --json, a readable line otherwise."""
+        if self.json_mode:
+            self.data(item)
+        else:
+            style, line = describe(item, agent)
+            self.text(line, style)
+
+    # -- stderr: everything else --------------------------------------------------------------------------
+    def note(self, line: str) -> None:
+        if not self.quiet:
+            self._styled(self.stderr, line, "dim")
+
+    def warn(self, line: str) -> None:
+        self._styled(self.stderr, f"warning: {line}", "yellow")
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        self._styled(self.stderr, f"error: {message}", "bold red")
+        if hint:
+            self._styled(self.stderr, f"hint: {hint}", "")
+
+    def wire(self, line: str) -> None:
+        self._styled(self.stderr, line, "blue")
+
+    # -- plumbing ----------------------------------------------------------------------------------------
+    def _styled(self, stream: IO[str], line: str, style: str) -> None:
+        line = self.redactor.text(line)
+        if style and _wants_colour(stream):
+            console = self._console(stream)
+            console.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
+            stream.flush()
+        else:
+            self._write(stream, line + "\n", redact=False)
+
+    def _write(self, stream: IO[str], text: str, *, redact: bool = True) -> None:
+        stream.write(self.redactor.text(text) if redact else text)
+        stream.flush()
+
+    def _console(self, stream: IO[str]) -> Any:
+        console = self._consoles.get(id(stream))
+        if console is None:
+            from rich.console import Console
+
+            console = Console(file=stream, force_terminal=bool(os.environ.get("FORCE_COLOR")) or None)
+            self._consoles[id(stream)] = console
+        return console

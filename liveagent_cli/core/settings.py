@@ -1,0 +1,193 @@
+"""Settings resolution: flag > environment > profile > default, remembering where each value came from.
+
+`status` and `doctor` show the source of every value, so a CI job that picks up a stale environment variable
+is easy to spot.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from liveagent_cli.core.errors import ConfigError
+
+DEFAULT_API_VERSION = "58"
+REST_PATH = "/chat/rest/"
+
+# setting name -> environment variable
+ENV_VARS: dict[str, str] = {
+    "pod": "LIVEAGENT_POD",
+    "org_id": "LIVEAGENT_ORG_ID",
+    "deployment_id": "LIVEAGENT_DEPLOYMENT_ID",
+    "button_id": "LIVEAGENT_BUTTON_ID",
+    "api_version": "LIVEAGENT_API_VERSION",
+}
+DEFAULTS: dict[str, str] = {"api_version": DEFAULT_API_VERSION}
+PROFILE_KEYS = frozenset(
+    {
+        "pod",
+        "org_id",
+        "deployment_id",
+        "button_id",
+        "api_version",
+        "visitor_name",
+        "language",
+        "user_agent",
+        "screen_resolution",
+        "prechat_file",
+        "insecure",
+    }
+)
+ID_PREFIXES = {"org_id": "00D", "deployment_id": "572", "button_id": "573"}
+ID_FLAGS = {"org_id": "--org-id", "deployment_id": "--deployment-id", "button_id": "--button-id"}
+_ID_RE = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
+
+
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    """The config file: $LIVEAGENT_CONFIG, else $XDG_CONFIG_HOME/liveagent/config.toml."""
+    env = os.environ if env is None else env
+    if env.get("LIVEAGENT_CONFIG"):
+        return Path(env["LIVEAGENT_CONFIG"]).expanduser()
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "liveagent" / "config.toml"
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """Read the TOML config file; a missing file is an empty config, a malformed one a ConfigError."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}", hint="fix or remove the file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+
+
+@dataclass
+class Settings:
+    """Resolved settings plus the source of each ("flag", "env LIVEAGENT_POD", "profile work", "default")."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    profile: str | None = None
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+    def require(self, name: str) -> Any:
+        value = self.values.get(name)
+        if value in (None, ""):
+            flag = "--" + name.replace("_", "-")
+            env = ENV_VARS.get(name)
+            where = f"{flag} or {env}" if env else flag
+            raise ConfigError(f"no {name.replace('_', ' ')} is set", hint=f"pass {where}, or set it in a profile")
+        return value
+
+
+def resolve(
+    flags: Mapping[str, Any],
+    profile: str | None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge flag > environment > profile > default for every known setting."""
+    env = os.environ if env is None else env
+    profile_name = profile or env.get("LIVEAGENT_PROFILE") or None
+    profile_values: dict[str, Any] = {}
+    if profile_name:
+        path = config_path(env)
+        profiles = load_config(path).get("profiles", {})
+        if not isinstance(profiles, dict) or profile_name not in profiles:
+            known = ", ".join(sorted(profiles)) if isinstance(profiles, dict) and profiles else "none"
+            raise ConfigError(
+                f"unknown profile {profile_name!r} in {path}",
+                hint=f"known profiles: {known}; add a [profiles.{profile_name}] table",
+            )
+        profile_values = dict(profiles[profile_name])
+        unknown = sorted(set(profile_values) - PROFILE_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"profile {profile_name!r} has unknown keys: {', '.join(unknown)}",
+                hint="known keys: " + ", ".join(sorted(PROFILE_KEYS)),
+            )
+    settings = Settings(profile=profile_name)
+    for name in sorted(PROFILE_KEYS | set(flags)):
+        if flags.get(name) not in (None, ""):
+            settings.values[name], settings.sources[name] = flags[name], "flag"
+        elif name in ENV_VARS and env.get(ENV_VARS[name]):
+            settings.values[name], settings.sources[name] = env[ENV_VARS[name]], f"env {ENV_VARS[name]}"
+        elif name in profile_values:
+            settings.values[name], settings.sources[name] = profile_values[name], f"profile {profile_name}"
+        elif name in DEFAULTS:
+            settings.values[name], settings.sources[name] = DEFAULTS[name], "default"
+    return settings
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_pod(raw: str, *, insecure: bool = False) -> str:
+    """Turn what the user typed into the Chat API endpoint, ending in /chat/rest/.
+
+    A bare host means https; plain http is refused unless the host is loopback (the sandbox) or --insecure.
+    """
+    text = raw.strip()
+    if not text:
+        raise ConfigError("the pod URL is empty", hint="pass --pod https://HOST/chat/rest/")
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(f"the pod URL {raw!r} is not an http(s) URL", hint="pass --pod https://HOST/chat/rest/")
+    try:
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"the pod URL {raw!r} has an invalid port") from None
+    if not host or any(c.isspace() for c in text) or parts.query or parts.fragment or parts.username:
+        raise ConfigError(f"the pod URL {raw!r} is not a valid URL", hint="pass --pod https://HOST/chat/rest/")
+    if parts.scheme == "http" and not insecure and not is_loopback(host):
+        raise ConfigError(
+            f"refusing plain http to {host}: the session key would cross the network unencrypted",
+            hint="use https://, or pass --insecure if you really mean it",
+        )
+    path = parts.path.rstrip("/")
+    if not path.endswith("/chat/rest"):
+        path = path + "/chat/rest"
+    netloc = host if ":" not in host else f"[{host}]"
+    if port is not None:
+        netloc += f":{port}"
+    return urlunsplit((parts.scheme, netloc, path + "/", "", ""))
+
+
+def check_id(name: str, value: str) -> str:
+    """A Salesforce id: 15 or 18 letters and digits with the right key prefix."""
+    value = value.strip()
+    prefix = ID_PREFIXES[name]
+    if not _ID_RE.match(value) or not value.startswith(prefix):
+        raise ConfigError(
+            f"{name.replace('_', ' ')} {value!r} is not a valid Salesforce id",
+            hint=f"{ID_FLAGS[name]} takes 15 or 18 letters and digits starting with {prefix}",
+        )
+    return value
+
+
+def check_api_version(value: str) -> str:
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 999:
+        raise ConfigError(f"API version {value!r} is not a positive integer", hint="for example --api-version 58")
+    return str(int(text))
