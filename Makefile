@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit clean
+.PHONY: install demo test lint completions clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,6 @@ test: lint  ## lint, type-check and run the whole suite
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+completions: install  ## regenerate completions/ from the app (a test fails when they are stale)
+	for sh in bash zsh fish; do _LIVEAGENT_COMPLETE=source_$$sh $(BIN)/liveagent > completions/liveagent.$$sh; done

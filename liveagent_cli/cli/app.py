@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -39,6 +40,11 @@ def main(
 
 
 def run() -> int:
+    if "_LIVEAGENT_COMPLETE" in os.environ:
+        # shell completion (completions/ holds the scripts); Typer wires Click's completion only on request
+        from typer._completion_classes import completion_init
+
+        completion_init()
     try:
         app()
     except SystemExit as exc:

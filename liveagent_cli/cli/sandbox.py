@@ -25,17 +25,26 @@ Agent = Annotated[str, typer.Option("--agent", help="echo, manual, busy")]
 AcceptAfter = Annotated[float, typer.Option("--accept-after", help="seconds before the echo agent accepts", min=0.0)]
 PollHold = Annotated[float, typer.Option("--poll-hold", help="seconds an idle long poll is held before 204", min=0.0)]
 AllowRemote = Annotated[bool, typer.Option("--allow-remote", help="allow binding a non-loopback address")]
+Seed = Annotated[int | None, typer.Option("--seed", help="make ids, keys and tokens reproducible", metavar="N")]
 Debug = Annotated[bool, typer.Option("--debug", help="traceback with errors")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no notes on stderr")]
 
 
-def _config(host: str, port: int, agent: str, accept_after: float, poll_hold: float, allow_remote: bool) -> Any:
+def _config(
+    host: str, port: int, agent: str, accept_after: float, poll_hold: float, allow_remote: bool, seed: int | None
+) -> Any:
     from liveagent_cli.sandbox import SandboxConfig
 
     if agent not in ("echo", "manual", "busy"):
         raise UsageError(f"unknown agent {agent!r}", hint="choose echo, manual or busy")
     return SandboxConfig(
-        host=host, port=port, agent=agent, accept_after=accept_after, poll_hold=poll_hold, allow_remote=allow_remote
+        host=host,
+        port=port,
+        agent=agent,
+        accept_after=accept_after,
+        poll_hold=poll_hold,
+        allow_remote=allow_remote,
+        seed=seed,
     )
 
 
@@ -47,6 +56,7 @@ def serve_cmd(
     accept_after: AcceptAfter = 1.0,
     poll_hold: PollHold = 30.0,
     allow_remote: AllowRemote = False,
+    seed: Seed = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -56,7 +66,7 @@ def serve_cmd(
     def body() -> None:
         from liveagent_cli.sandbox import serve_forever
 
-        config = _config(host, port, agent, accept_after, poll_hold, allow_remote)
+        config = _config(host, port, agent, accept_after, poll_hold, allow_remote, seed)
 
         def ready(pod_url: str) -> None:
             out.text(pod_url)
@@ -82,6 +92,7 @@ def exec_cmd(
     agent: Agent = "echo",
     accept_after: AcceptAfter = 1.0,
     poll_hold: PollHold = 30.0,
+    seed: Seed = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -98,7 +109,7 @@ def exec_cmd(
 
         if not command:
             raise UsageError("no command given", hint="liveagent sandbox exec -- ./my-script.sh")
-        config = _config("127.0.0.1", 0, agent, accept_after, poll_hold, False)
+        config = _config("127.0.0.1", 0, agent, accept_after, poll_hold, False, seed)
         tmp = None
         env = dict(os.environ)
         if not env.get("LIVEAGENT_STATE_DIR"):
@@ -149,3 +160,44 @@ def _run_child(command: list[str], env: dict[str, str]) -> int:
     if status < 0:  # killed by a signal: report it the shell's way
         return 128 - status if -status != signal.SIGINT else int(ExitCode.INTERRUPTED)
     return status
+
+
+AGENT_ACTIONS = ("accept", "say", "typing", "not-typing", "end")
+
+
+@app.command("agent")
+def agent_cmd(
+    action: Annotated[str, typer.Argument(help="accept, say, typing, not-typing, end", metavar="ACTION")],
+    text: Annotated[str | None, typer.Argument(help="what `say` says", metavar="[TEXT]", show_default=False)] = None,
+    chat: Annotated[
+        str | None, typer.Option("--chat", help="the chat's session id; default: the only open chat", metavar="ID")
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", help="ChatEnded reason for `end`", metavar="TEXT")] = "agent",
+    pod: Annotated[
+        str | None, typer.Option("--pod", help="the sandbox's pod URL [env LIVEAGENT_POD]", metavar="URL")
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="print the chat as the control API returns it")] = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Drive the simulated agent of the sandbox that --pod / LIVEAGENT_POD names."""
+    out = make_output(json_, quiet, False)
+
+    def body() -> None:
+        from liveagent_cli.core.control import agent_action
+
+        if action not in AGENT_ACTIONS:
+            raise UsageError(f"unknown agent action {action!r}", hint="choose " + ", ".join(AGENT_ACTIONS))
+        if action == "say" and not text:
+            raise UsageError("`say` needs the text to say", hint='liveagent sandbox agent say "Hello"')
+        target = pod or os.environ.get("LIVEAGENT_POD")
+        if not target:
+            raise ConfigError("no sandbox pod is named", hint="pass --pod URL or set LIVEAGENT_POD")
+        result = agent_action(target, chat or "_only", action, text=text, reason=reason)
+        if out.json_mode:
+            out.data(result)
+        else:
+            chat_view = result.get("chat") or {}
+            out.note(f"agent: {action} on chat {chat_view.get('id')} (now {chat_view.get('state')})")
+
+    guarded(out, debug, body)

@@ -1,0 +1,1 @@
+complete --command liveagent --no-files --arguments "(env _LIVEAGENT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) liveagent)" --condition "env _LIVEAGENT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) liveagent"

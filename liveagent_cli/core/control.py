@@ -1,0 +1,64 @@
+"""A tiny client for the sandbox's control API (`/_sandbox/`), used by `liveagent sandbox agent`.
+
+It speaks plain JSON over urllib: the control API is not the Live Agent API, and keeping it apart from
+`client.py` keeps the sandbox and the Live Agent client independent of each other.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import quote
+
+from liveagent_cli.core.errors import ApiError, NetworkError, UsageError
+from liveagent_cli.core.settings import normalize_pod
+
+TIMEOUT = 10.0
+
+
+def control_base(pod: str) -> str:
+    """`http://HOST:PORT/chat/rest/` → `http://HOST:PORT/_sandbox/`."""
+    rest = normalize_pod(pod)
+    return rest[: -len("chat/rest/")] + "_sandbox/"
+
+
+def agent_action(pod: str, chat: str, action: str, *, text: str | None = None, reason: str = "agent") -> dict[str, Any]:
+    body: dict[str, Any] = {"action": action, "reason": reason}
+    if text is not None:
+        body["text"] = text
+    return _call("POST", control_base(pod) + f"chats/{quote(chat, safe='')}/agent", body)
+
+
+def _call(method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            payload = response.read()
+    except urllib.error.HTTPError as exc:
+        detail = _error_text(exc.read())
+        if exc.code == 409:
+            raise UsageError(detail or "the sandbox refused the action", hint="name the chat with --chat ID") from None
+        if exc.code == 404:
+            raise UsageError(detail or "no such chat or control route", hint="is --pod a liveagent sandbox?") from None
+        raise ApiError(f"the sandbox answered HTTP {exc.code}: {detail}", status=exc.code) from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise NetworkError(
+            f"cannot reach the sandbox at {url}: {reason}", hint="is `liveagent sandbox serve` running?"
+        ) from None
+    try:
+        result = json.loads(payload)
+    except ValueError:
+        raise ApiError("the sandbox's control API answered something that is not JSON") from None
+    return result if isinstance(result, dict) else {"result": result}
+
+
+def _error_text(raw: bytes) -> str:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw[:200].decode("utf-8", "replace")
+    return str(data.get("error", data)) if isinstance(data, dict) else str(data)

@@ -1,0 +1,85 @@
+"""Shared fixtures: an isolated environment for every test, a sandbox pod on loopback, and the real CLI.
+
+`cli` runs the installed console script in a subprocess (each step is its own process, as for users) and
+checks after every run that no session key the sandbox ever issued appears in what it printed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from liveagent_cli.sandbox import BUTTON_ID, DEPLOYMENT_ID, ORG_ID, Sandbox, SandboxConfig
+
+LIVEAGENT = str(Path(sys.executable).with_name("liveagent"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test sees the developer's config, state or colour settings."""
+    for name in list(os.environ):
+        if name.startswith("LIVEAGENT_") or name in ("FORCE_COLOR", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("LIVEAGENT_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("LIVEAGENT_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    return tmp_path
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """A fresh sandbox pod per test: quick to accept, short poll hold."""
+    with Sandbox(SandboxConfig(port=0, accept_after=0.05, poll_hold=2.0)) as pod:
+        yield pod
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+class Cli:
+    """Runs `liveagent` as a separate process pointed at the sandbox, and guards against leaked keys."""
+
+    def __init__(self, sandbox: Sandbox | None) -> None:
+        self.sandbox = sandbox
+        self.outputs: list[str] = []
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.sandbox is not None:
+            env.update(
+                LIVEAGENT_POD=self.sandbox.pod_url,
+                LIVEAGENT_ORG_ID=ORG_ID,
+                LIVEAGENT_DEPLOYMENT_ID=DEPLOYMENT_ID,
+                LIVEAGENT_BUTTON_ID=BUTTON_ID,
+            )
+        env.update(extra)
+        return env
+
+    def __call__(self, *args: str, input: str | bytes | None = None, timeout: float = 60, **env: str) -> Run:
+        data = input.encode() if isinstance(input, str) else input
+        proc = subprocess.run([LIVEAGENT, *args], input=data, capture_output=True, timeout=timeout, env=self.env(**env))
+        run = Run(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+        if "--show-secrets" not in args:
+            self.outputs.append(run.stdout + run.stderr)
+        return run
+
+    def leaked(self) -> list[str]:
+        keys = self.sandbox.issued_keys() if self.sandbox is not None else []
+        return [k for k in keys for text in self.outputs if k in text or k.split("!")[-1] in text]
+
+
+@pytest.fixture
+def cli(sandbox: Sandbox) -> Iterator[Cli]:
+    runner = Cli(sandbox)
+    yield runner
+    assert runner.leaked() == [], "a session key appeared in the CLI's output"

@@ -1,0 +1,103 @@
+"""`liveagent sandbox exec`: the steps as separate processes against a pod that lives as long as CMD."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from tests.conftest import LIVEAGENT
+
+SCRIPT = """
+set -e
+liveagent session
+liveagent init --visitor-name Ada
+liveagent poll --until ChatEstablished
+liveagent send hello
+liveagent poll --until ChatMessage --json
+liveagent end
+set +e
+liveagent send "after the end"
+echo "send-after-end=$?" >&2
+"""
+
+
+def _exec(*cmd: str, drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PATH=f"{Path(LIVEAGENT).parent}:{os.environ['PATH']}")
+    for name in drop:
+        env.pop(name, None)
+    return subprocess.run(
+        [LIVEAGENT, "sandbox", "exec", "--accept-after", "0.05", "--", *cmd],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
+def test_steps_inside_sandbox_exec() -> None:
+    run = _exec("bash", "-c", SCRIPT)
+    assert run.returncode == 0, run.stderr
+    echoes = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert [e["message"]["text"] for e in echoes if e["type"] == "ChatMessage"] == ["hello"]
+    assert "send-after-end=6" in run.stderr
+    assert "error: no session" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_exec_exits_with_the_commands_status() -> None:
+    assert _exec("bash", "-c", "exit 3").returncode == 3
+    assert _exec("true").returncode == 0
+
+
+def test_exec_exports_the_pod_and_ids_and_a_throwaway_state_folder() -> None:
+    run = _exec(
+        "bash", "-c", 'echo "$LIVEAGENT_POD $LIVEAGENT_ORG_ID $LIVEAGENT_STATE_DIR"', drop=("LIVEAGENT_STATE_DIR",)
+    )
+    pod, org, state = run.stdout.split()
+    assert pod.startswith("http://127.0.0.1:") and pod.endswith("/chat/rest/")
+    assert org.startswith("00D")
+    assert "liveagent-sandbox-" in state
+    assert not Path(state).exists(), "the throwaway state folder is removed afterwards"
+
+
+def test_exec_keeps_a_state_folder_the_user_chose() -> None:
+    run = _exec("bash", "-c", 'echo "$LIVEAGENT_STATE_DIR"')
+    assert run.stdout.strip() == os.environ["LIVEAGENT_STATE_DIR"]
+
+
+def test_exec_with_an_unknown_command_is_a_usage_error() -> None:
+    run = _exec("no-such-command-here")
+    assert run.returncode == 2 and "command not found" in run.stderr
+
+
+AGENT_SCRIPT = """
+set -e
+liveagent session >/dev/null
+liveagent init
+liveagent sandbox agent accept
+liveagent poll --until ChatEstablished >/dev/null
+liveagent sandbox agent say "How can I help?"
+liveagent poll --until ChatMessage --json
+liveagent sandbox agent end --reason agent
+liveagent poll --follow --json
+set +e
+liveagent sandbox agent dance
+echo "unknown-action=$?" >&2
+"""
+
+
+def test_sandbox_agent_drives_the_only_open_chat() -> None:
+    run = subprocess.run(
+        [LIVEAGENT, "sandbox", "exec", "--agent", "manual", "--", "bash", "-c", AGENT_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, PATH=f"{Path(LIVEAGENT).parent}:{os.environ['PATH']}"),
+    )
+    assert run.returncode == 0, run.stderr
+    items = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [i["type"] for i in items] == ["ChatMessage", "ChatEnded"]
+    assert items[0]["message"]["text"] == "How can I help?"
+    assert "unknown-action=2" in run.stderr
