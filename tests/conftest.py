@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,18 @@ import pytest
 from liveagent_cli.sandbox import BUTTON_ID, DEPLOYMENT_ID, ORG_ID, Sandbox, SandboxConfig
 
 LIVEAGENT = str(Path(sys.executable).with_name("liveagent"))
+
+# Every byte the CLI printed during the run, and every session key a sandbox issued: checked at the end.
+EVERY_OUTPUT: list[str] = []
+EVERY_KEY: set[str] = set()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_session_key_ever_printed() -> Iterator[None]:
+    """Fails the run if any key issued to any test appears in anything the CLI printed in any test."""
+    yield
+    leaks = {key for key in EVERY_KEY for text in EVERY_OUTPUT if key in text or key.split("!")[-1] in text}
+    assert not leaks, f"{len(leaks)} session key(s) appeared in the CLI's output"
 
 
 @pytest.fixture(autouse=True)
@@ -71,6 +84,7 @@ class Cli:
         run = Run(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
         if "--show-secrets" not in args:
             self.outputs.append(run.stdout + run.stderr)
+            EVERY_OUTPUT.append(run.stdout + run.stderr)
         return run
 
     def leaked(self) -> list[str]:
@@ -82,4 +96,14 @@ class Cli:
 def cli(sandbox: Sandbox) -> Iterator[Cli]:
     runner = Cli(sandbox)
     yield runner
+    EVERY_KEY.update(sandbox.issued_keys())
     assert runner.leaked() == [], "a session key appeared in the CLI's output"
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for an observable event (a held poll, a queued message); fails the test if it never happens."""
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError("the awaited condition never came true")
+        time.sleep(0.01)

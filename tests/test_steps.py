@@ -179,10 +179,30 @@ def test_missing_settings_are_config_errors(cli: Cli) -> None:
 
 
 def test_unreachable_pod_is_a_network_error(cli: Cli) -> None:
-    run = cli("session", "--pod", "http://127.0.0.1:9/")
+    run = cli("session", "--pod", "http://127.0.0.1:9/", LIVEAGENT_NETWORK_TIMEOUT="1")
     assert run.code == 4 and "cannot reach 127.0.0.1" in run.stderr
     assert "Traceback" not in run.stderr
 
 
 def test_console_script_is_installed() -> None:
     assert Path(LIVEAGENT).exists()
+
+
+def test_the_leak_detector_catches_a_printed_key(cli: Cli) -> None:
+    cli("session")
+    shown = cli("status", "--json", "--show-secrets")  # allowed to print the key: not recorded
+    cli.outputs.append(shown.stdout)
+    assert cli.leaked(), "the detector must notice a key in the output"
+    cli.outputs.pop()
+
+
+def test_debug_traceback_and_wire_log_stay_redacted(cli: Cli, sandbox: Sandbox) -> None:
+    cli("session")
+    cli("init")
+    sandbox.reset()  # the pod forgets the session: the next request gets 403
+    run = cli("send", "hello", "--debug", "--verbose")
+    assert run.code == 6
+    assert "Traceback" in run.stderr and "SessionGoneError" in run.stderr
+    assert "<redacted>" in run.stderr
+    state = json.loads(cli("status", "--json").stdout)
+    assert state["chat"] == "ended", "403 means the chat is over, and the state says so"

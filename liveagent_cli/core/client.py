@@ -8,6 +8,7 @@ session's key, affinity and the connection pool: flows decide what to do with a 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,9 @@ from urllib.parse import urlsplit
 from liveagent_cli import __version__
 from liveagent_cli.core.errors import (
     ApiError,
+    DuplicatePollError,
     NetworkError,
+    OutOfSyncError,
     PodMovedError,
     SessionGoneError,
 )
@@ -62,7 +65,18 @@ class Batch:
     offset: int | None
 
 
+def new_http_session() -> requests.Session:
+    """The process's one connection pool; TLS verification stays on (REQUESTS_CA_BUNDLE adds a private CA)."""
+    import requests
+
+    http = requests.Session()
+    http.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+    return http
+
+
 class LiveAgentClient:
+    """Talks to one pod as one session (key + affinity); cheap to create over a shared `requests.Session`."""
+
     def __init__(
         self,
         pod: str,
@@ -71,25 +85,23 @@ class LiveAgentClient:
         key: str | None = None,
         affinity: str | None = None,
         on_exchange: Callable[[Exchange], None] | None = None,
+        http: requests.Session | None = None,
     ) -> None:
-        import requests
-
         self.pod = pod if pod.endswith("/") else pod + "/"
         self.api_version = api_version
         self.key = key
         self.affinity = affinity
         self.on_exchange = on_exchange
-        self._http = requests.Session()
-        self._http.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        self._http = http if http is not None else new_http_session()
         self._host = urlsplit(self.pod).hostname or self.pod
 
     def close(self) -> None:
         self._http.close()
 
     # -- resources -------------------------------------------------------------------------------------
-    def session_id(self) -> SessionInfo:
+    def session_id(self, timeout: float = POST_TIMEOUT) -> SessionInfo:
         """GET System/SessionId with affinity `null`: opens a session on the pod."""
-        body = self._json(self._request("GET", "System/SessionId", affinity="null", key=False))
+        body = self._json(self._request("GET", "System/SessionId", affinity="null", key=False, read_timeout=timeout))
         try:
             info = SessionInfo(
                 id=_str(body, "id"),
@@ -102,8 +114,8 @@ class LiveAgentClient:
         self.key, self.affinity = info.key, info.affinity
         return info
 
-    def chasitor_init(self, body: Mapping[str, Any], sequence: int) -> None:
-        self._request("POST", "Chasitor/ChasitorInit", body=body, sequence=sequence)
+    def chasitor_init(self, body: Mapping[str, Any], sequence: int, timeout: float = POST_TIMEOUT) -> None:
+        self._request("POST", "Chasitor/ChasitorInit", body=body, sequence=sequence, read_timeout=timeout)
 
     def messages(self, ack: int | None, timeout: float) -> Batch | None:
         """One long poll of System/Messages; None when the pod answered 204 (nothing arrived)."""
@@ -122,15 +134,33 @@ class LiveAgentClient:
         offset = body.get("offset")
         return Batch(messages, sequence, offset if isinstance(offset, int) else None)
 
-    def chat_message(self, text: str, sequence: int) -> None:
-        self._request("POST", "Chasitor/ChatMessage", body={"text": text}, sequence=sequence)
+    def chat_message(self, text: str, sequence: int, timeout: float = POST_TIMEOUT) -> None:
+        self._request("POST", "Chasitor/ChatMessage", body={"text": text}, sequence=sequence, read_timeout=timeout)
 
-    def chat_end(self, reason: str, sequence: int) -> None:
-        self._request("POST", "Chasitor/ChatEnd", body={"reason": reason}, sequence=sequence)
+    def chat_end(self, reason: str, sequence: int, timeout: float = POST_TIMEOUT) -> None:
+        self._request("POST", "Chasitor/ChatEnd", body={"reason": reason}, sequence=sequence, read_timeout=timeout)
 
-    def delete_session(self) -> None:
+    def delete_session(self, timeout: float = POST_TIMEOUT) -> None:
         """DELETE System/SessionId/{key}: tears the session down without a chat."""
-        self._request("DELETE", f"System/SessionId/{self.key}")
+        self._request("DELETE", f"System/SessionId/{self.key}", read_timeout=timeout)
+
+    def reconnect_session(self, offset: int | None, timeout: float = POST_TIMEOUT) -> tuple[str, bool]:
+        """GET System/ReconnectSession after a 503: (new affinity token, whether the sequence restarts)."""
+        params = {"ReconnectSession.offset": str(offset if offset is not None else 0)}
+        response = self._request("GET", "System/ReconnectSession", params=params, affinity="null", read_timeout=timeout)
+        body = self._json(response)
+        for item in body.get("messages") or []:
+            if isinstance(item, dict) and item.get("type") == "ReconnectSession":
+                msg = item.get("message") or {}
+                token = msg.get("affinityToken")
+                if isinstance(token, str) and token:
+                    # the docs say resetSequence is always true yet "may be undefined": missing means true
+                    return token, msg.get("resetSequence") is not False
+        raise ApiError("the ReconnectSession reply carries no affinityToken", hint=_POD_HINT)
+
+    def chasitor_resync_state(self, org_id: str, timeout: float = POST_TIMEOUT) -> None:
+        """POST Chasitor/ChasitorResyncState after ChasitorSessionData; it carries no sequence number."""
+        self._request("POST", "Chasitor/ChasitorResyncState", body={"organizationId": org_id}, read_timeout=timeout)
 
     # -- plumbing --------------------------------------------------------------------------------------
     def _request(
@@ -245,7 +275,22 @@ class LiveAgentClient:
         if status == 500 and method == "POST":
             hint = "the pod refuses chat messages until an agent accepted: `liveagent poll --until ChatEstablished`"
         elif status == 409:
-            hint = "another process may be polling this session; only one long poll may run at a time"
+            raw = response.content[:300].decode("utf-8", "replace")
+            match = _OUT_OF_SYNC.search(raw)
+            if match and method == "POST":
+                sent, actual = int(match.group(1)), int(match.group(2))
+                raise OutOfSyncError(
+                    f"{noun} out of sync: sent {sent}, the pod is at {actual}", sent=sent, actual=actual, body=excerpt
+                )
+            if noun == "Messages":
+                raise DuplicatePollError(
+                    "the pod ended the chat: it saw two long polls for this session at once (409)",
+                    hint="only one process may poll a session; start a new chat with `liveagent session`",
+                    status=status,
+                    body=excerpt,
+                )
+        if hint is None:
+            hint = _POD_HINT if status in (404, 405) else "rerun with --verbose to see the exchange"
         detail = f": {excerpt}" if excerpt else ""
         raise ApiError(f"{method} {noun} failed with HTTP {status}{detail}", hint=hint, status=status, body=excerpt)
 
@@ -262,6 +307,7 @@ class LiveAgentClient:
         return body
 
 
+_OUT_OF_SYNC = re.compile(r"Expected\s+(-?\d+)\.?\s+Actual\s+(-?\d+)", re.IGNORECASE)
 _POD_HINT = "check --pod: it must be the Chat API endpoint (Setup → Chat Settings), ending in /chat/rest/"
 
 

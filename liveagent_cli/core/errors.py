@@ -6,7 +6,9 @@
     │   └── StateError             exit 3  unreadable, corrupt or foreign state file
     ├── NetworkError               exit 4  unreachable pod, TLS failure, no answer after retries
     ├── ApiError                   exit 5  unexpected HTTP status or a reply the API does not send
-    │   └── PodMovedError          exit 5  503: the pod moved the session (affinity changed)
+    │   ├── PodMovedError          exit 5  503: the pod moved the session (affinity changed)
+    │   ├── OutOfSyncError         exit 5  409 "Out of sync Ack. Expected N. Actual M" on a POST
+    │   └── DuplicatePollError     exit 6  409 on a poll: a second long poll made the pod end the chat
     ├── SessionGoneError           exit 6  no session, or it expired or ended (403)
     ├── NoAgentError               exit 7  ChatRequestFail, or no agent online
     └── WaitTimeoutError           exit 8  --until / --timeout ran out
@@ -89,6 +91,21 @@ class ApiError(LiveAgentError):
 
 class PodMovedError(ApiError):
     """503: the session now lives on another pod server; ReconnectSession recovers it."""
+
+
+class OutOfSyncError(ApiError):
+    """409 on a POST: the pod's last accepted sequence (`actual`) is not the one before ours (`sent`)."""
+
+    def __init__(self, message: str, *, sent: int, actual: int, body: str = "") -> None:
+        super().__init__(message, status=409, body=body)
+        self.sent = sent
+        self.actual = actual
+
+
+class DuplicatePollError(ApiError):
+    """409 on a poll: the pod saw two long polls for the session and ended the chat."""
+
+    code = ExitCode.NO_SESSION
 
 
 class SessionGoneError(LiveAgentError):

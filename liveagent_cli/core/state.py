@@ -70,6 +70,8 @@ class SessionState:
     agent_name: str = ""
     connection_timeout_ms: int | None = None
     ended_reason: str = ""
+    resync_pending: bool = False  # ReconnectSession done, ChasitorSessionData not yet processed
+    reconnects: int = 0
 
     def to_toml(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}

@@ -17,7 +17,8 @@ from typing import Any
 from liveagent_cli.core.errors import LiveAgentError, NoAgentError, SessionGoneError, WaitTimeoutError
 from liveagent_cli.core.state import SessionState
 from liveagent_cli.flows.context import Context
-from liveagent_cli.flows.poll import Poller, PollResult
+from liveagent_cli.flows.deadline import Deadline
+from liveagent_cli.flows.poll import Poller, PollLock, PollResult
 from liveagent_cli.flows.steps import end_chat, init_chat, open_session, send_text
 
 
@@ -63,12 +64,14 @@ def _poll_thread(ctx: Context, conv: Conversation, stop: threading.Event) -> Non
             conv.cond.notify_all()
 
     try:
-        poller = Poller(ctx, on_message)
+        forever = Deadline(None)
         result = PollResult()
-        while not stop.is_set() and not result.ended:
-            batch = poller.poll_once(None)
-            if batch is not None and not stop.is_set():
-                poller.deliver(batch, result)
+        with PollLock(ctx, forever):  # so a `send` elsewhere never opens a second long poll
+            poller = Poller(ctx, on_message)
+            while not stop.is_set() and not result.ended:
+                batch = poller.poll_once(forever)
+                if not stop.is_set():
+                    poller.deliver(batch, result)
         with conv.cond:
             conv.ended = result if result.ended else None
             conv.cond.notify_all()

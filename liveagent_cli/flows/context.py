@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from liveagent_cli.core.output import Output
 from liveagent_cli.core.settings import Settings
@@ -19,25 +19,33 @@ class Context:
     store: StateStore
     out: Output
     verbose: bool = False
-    _clients: dict[tuple[str, str], LiveAgentClient] = field(default_factory=dict)
+    _http: Any = None
 
     def client(self, pod: str, api_version: str, state: SessionState | None = None) -> LiveAgentClient:
-        """The process's client for `pod` (one connection pool), set to the stored key and affinity."""
-        from liveagent_cli.core.client import LiveAgentClient
+        """A client for `pod` carrying the stored key and affinity, over the process's one connection pool.
 
-        client = self._clients.get((pod, api_version))
-        if client is None:
-            client = LiveAgentClient(pod, api_version, on_exchange=self._log_exchange if self.verbose else None)
-            self._clients[(pod, api_version)] = client
+        Each caller (say the chat's poll thread and its sender) gets its own client, so one can adopt a
+        new affinity without racing the other; they share the `requests.Session` underneath.
+        """
+        from liveagent_cli.core.client import LiveAgentClient, new_http_session
+
+        if self._http is None:
+            self._http = new_http_session()
         if state:
-            client.key, client.affinity = state.key, state.affinity
             self.out.redactor.add(state.key)
-        return client
+        return LiveAgentClient(
+            pod,
+            api_version,
+            key=state.key if state else None,
+            affinity=state.affinity if state else None,
+            on_exchange=self._log_exchange if self.verbose else None,
+            http=self._http,
+        )
 
     def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
-        self._clients.clear()
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
     def _log_exchange(self, ex: Exchange) -> None:
         red = self.out.redactor

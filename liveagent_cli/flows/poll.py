@@ -11,17 +11,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from liveagent_cli.core.errors import NetworkError, NoAgentError, SessionGoneError, WaitTimeoutError
+from liveagent_cli.core.errors import NoAgentError, SessionGoneError, WaitTimeoutError
 from liveagent_cli.core.state import SessionState
+from liveagent_cli.flows.channel import Channel
 from liveagent_cli.flows.context import Context
-from liveagent_cli.flows.steps import live_state
+from liveagent_cli.flows.deadline import Deadline
 
 if TYPE_CHECKING:
-    from liveagent_cli.core.client import Batch, LiveAgentClient
+    from liveagent_cli.core.client import Batch
 
 END_TYPES = frozenset({"ChatEnded", "ChatRequestFail"})
-POLL_MARGIN = 5.0  # seconds beyond clientPollTimeout before a held poll counts as lost
-MAX_POLL_FAILURES = 4
 LOCK_RETRY = 0.05
 
 
@@ -43,8 +42,8 @@ def apply_batch(state: SessionState, batch: Batch) -> None:
         kind, msg = item.get("type"), item.get("message") or {}
         if kind in ("ChatRequestSuccess", "QueueUpdate") and state.chat in ("session", "requested"):
             state.chat = "queued"
-            if isinstance(msg.get("connectionTimeout"), int):
-                state.connection_timeout_ms = msg["connectionTimeout"]
+        if kind == "ChatRequestSuccess" and isinstance(msg.get("connectionTimeout"), int):
+            state.connection_timeout_ms = msg["connectionTimeout"]
         elif kind in ("ChatEstablished", "ChatTransferred"):
             state.chat = "established"
             state.agent_name = str(msg.get("name") or state.agent_name)
@@ -54,42 +53,35 @@ def apply_batch(state: SessionState, batch: Batch) -> None:
 
 
 class Poller:
-    """Polls one stored session; `run` drives the loop, `on_message` sees each item after it is printed."""
+    """The session's one poller: prints each item through `on_message`, then stores the ack."""
 
     def __init__(self, ctx: Context, on_message: Callable[[dict[str, Any], SessionState], None]) -> None:
         self.ctx = ctx
         self.on_message = on_message
-        self.state = live_state(ctx)
-        self.client: LiveAgentClient = ctx.client(self.state.pod, self.state.api_version, self.state)
+        self.channel = Channel(ctx, poller=True)
 
-    def poll_once(self, deadline: float | None) -> Batch | None:
-        """One long poll, retried on transport failures; None on 204."""
-        failures = 0
-        while True:
-            hold = self.state.client_poll_timeout + POLL_MARGIN
-            if deadline is not None:
-                hold = max(0.1, min(hold, deadline - time.monotonic()))
-            try:
-                return self.client.messages(self.state.ack, timeout=hold)
-            except NetworkError:
-                failures += 1
-                if deadline is not None and time.monotonic() >= deadline:
-                    return None
-                if failures >= MAX_POLL_FAILURES:
-                    raise
-                time.sleep(min(2.0 ** (failures - 1), 8.0))
+    def poll_once(self, deadline: Deadline) -> Batch | None:
+        return self.channel.poll_once(deadline)
 
-    def deliver(self, batch: Batch, result: PollResult) -> None:
-        """Print every item, then store the new ack (under the state lock, merged with other writers)."""
-        for item in batch.messages:
-            self.on_message(item, self.state)
-            result.types.append(item["type"])
-            if item["type"] in END_TYPES:
-                result.ended = item["type"]
-                msg = item.get("message") or {}
-                result.end_reason = str(msg.get("reason") or "unknown")
-        self.state = self.ctx.store.update(lambda s: apply_batch(s, batch))
-        self.client.key, self.client.affinity = self.state.key, self.state.affinity
+    def deliver(self, batch: Batch | None, result: PollResult) -> None:
+        """Print every item, then store the new ack; after a reconnect, post ChasitorResyncState."""
+        if batch is not None:
+            for item in batch.messages:
+                self.on_message(item, self.channel.state)
+                result.types.append(item["type"])
+                if item["type"] in END_TYPES:
+                    result.ended = item["type"]
+                    msg = item.get("message") or {}
+                    result.end_reason = str(msg.get("reason") or "unknown")
+        with self.ctx.store.lock():
+            state = self.ctx.store.load()
+            if batch is not None:
+                apply_batch(state, batch)
+                self.ctx.store.save(state)
+            self.channel.adopt(state)
+            if state.resync_pending and state.chat != "ended":
+                # the first answer after ReconnectSession carries ChasitorSessionData: now resync
+                self.channel.resync_locked(state)
 
 
 def run_poll(
@@ -102,27 +94,27 @@ def run_poll(
 ) -> PollResult:
     """One poll, or a loop until the chat ends (`follow`) or one of `until` arrives; `timeout` bounds it."""
     wanted = set(until)
-    deadline = time.monotonic() + timeout if timeout is not None else None
+    deadline = Deadline(timeout)
     result = PollResult()
-    with _poll_lock(ctx, deadline):
+    with PollLock(ctx, deadline):
         poller = Poller(ctx, on_message)
         while True:
             batch = poller.poll_once(deadline)
-            if batch is not None:
+            if batch is not None or not deadline.expired():
                 poller.deliver(batch, result)
-                if wanted & set(result.types):
-                    return result
-                if result.ended:
-                    _raise_for_end(result, wanted, follow)
-                    return result
+            if wanted & set(result.types):
+                return result
+            if result.ended:
+                _raise_for_end(result, wanted)
+                return result
             if not (follow or wanted):
                 return result
-            if deadline is not None and time.monotonic() >= deadline:
+            if deadline.expired():
                 what = " or ".join(sorted(wanted)) if wanted else "the chat to end"
                 raise WaitTimeoutError(f"timed out after {timeout:g} s waiting for {what}")
 
 
-def _raise_for_end(result: PollResult, wanted: set[str], follow: bool) -> None:
+def _raise_for_end(result: PollResult, wanted: set[str]) -> None:
     if result.ended == "ChatRequestFail":
         raise NoAgentError(f"no agent took the chat ({result.end_reason})", hint="try again later, or another button")
     if wanted:
@@ -132,10 +124,10 @@ def _raise_for_end(result: PollResult, wanted: set[str], follow: bool) -> None:
         )
 
 
-class _poll_lock:
+class PollLock:
     """Only one long poll per session: a second poller waits for the first (bounded by the deadline)."""
 
-    def __init__(self, ctx: Context, deadline: float | None) -> None:
+    def __init__(self, ctx: Context, deadline: Deadline) -> None:
         self.ctx, self.deadline = ctx, deadline
         self._cm: Any = None
 
@@ -150,7 +142,7 @@ class _poll_lock:
             if not announced:
                 self.ctx.out.note("another process is polling this session; waiting for it to finish")
                 announced = True
-            if self.deadline is not None and time.monotonic() >= self.deadline:
+            if self.deadline.expired():
                 raise WaitTimeoutError(
                     "timed out waiting for another process's poll of this session to finish",
                     hint="only one long poll may run per session (a second one makes the pod end the chat)",

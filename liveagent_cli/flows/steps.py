@@ -1,26 +1,22 @@
 """The one-request steps (session, init, send, end): each reads the state, talks once, writes the state.
 
-Chasitor POSTs take their X-LIVEAGENT-SEQUENCE under the session's state lock and record it *before*
-sending (write-ahead): a number is never handed out twice, even if the process dies mid-request, and a
-retry after a lost answer reuses the same number so the pod drops it as a duplicate instead of acting twice.
+The rules for sequence numbers, lost answers, 409 and 503 live in `channel.py`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from liveagent_cli.core.errors import NetworkError, SessionGoneError, UsageError
 from liveagent_cli.core.settings import check_api_version, check_id, normalize_pod
 from liveagent_cli.core.state import SessionState
+from liveagent_cli.flows.channel import POST_TIMEOUT, Channel, backoff
 from liveagent_cli.flows.context import Context
+from liveagent_cli.flows.deadline import Deadline, give_up_seconds
 
 if TYPE_CHECKING:
     from liveagent_cli.core.client import LiveAgentClient
-
-POST_ATTEMPTS = 3
-RETRY_PAUSE = 1.0
 
 
 def open_session(ctx: Context, *, replace: bool = False) -> SessionState:
@@ -35,7 +31,17 @@ def open_session(ctx: Context, *, replace: bool = False) -> SessionState:
                     f"session {ctx.store.name!r} already holds a chat ({old.chat}, {_age(old)} old)",
                     hint="end it with `liveagent end`, pick another with --session NAME, or pass --replace",
                 )
-        info = ctx.client(pod, api_version).session_id()
+        client = ctx.client(pod, api_version)
+        deadline, attempt = Deadline(give_up_seconds()), 0
+        while True:
+            try:
+                info = client.session_id(timeout=deadline.cap(POST_TIMEOUT))
+                break
+            except NetworkError:
+                if deadline.expired():
+                    raise
+                time.sleep(backoff(attempt))
+                attempt += 1
         ctx.out.redactor.add(info.key)
         now = time.time()
         state = SessionState(
@@ -74,10 +80,10 @@ def build_init_body(state: SessionState, options: dict[str, Any]) -> dict[str, A
 def init_chat(ctx: Context, options: dict[str, Any]) -> SessionState:
     """POST Chasitor/ChasitorInit with the resolved ids: asks for an agent."""
     ids = {name: check_id(name, str(ctx.settings.require(name))) for name in ("org_id", "deployment_id", "button_id")}
-    state = live_state(ctx)
-    if state.chat != "session":
+    channel = Channel(ctx)
+    if channel.state.chat != "session":
         raise UsageError(
-            f"a chat was already requested on this session ({state.chat})",
+            f"a chat was already requested on this session ({channel.state.chat})",
             hint="poll it with `liveagent poll`, or end it with `liveagent end` and start again",
         )
 
@@ -85,21 +91,21 @@ def init_chat(ctx: Context, options: dict[str, Any]) -> SessionState:
         s.org_id, s.deployment_id, s.button_id = ids["org_id"], ids["deployment_id"], ids["button_id"]
         s.visitor_name = options.get("visitor_name") or "Visitor"
 
-    def send(client: LiveAgentClient, s: SessionState, seq: int) -> None:
-        client.chasitor_init(build_init_body(s, options), seq)
+    def send(client: LiveAgentClient, seq: int, timeout: float) -> None:
+        client.chasitor_init(build_init_body(channel.state, options), seq, timeout)
 
     def done(s: SessionState) -> None:
         s.chat = "requested"
 
-    return post_in_order(ctx, send, prepare=prepare, done=done)
+    return channel.post(send, prepare=prepare, done=done)
 
 
-def send_text(ctx: Context, text: str) -> SessionState:
+def send_text(ctx: Context, text: str, channel: Channel | None = None) -> SessionState:
     """POST Chasitor/ChatMessage."""
     if not text.strip():
         raise UsageError("the message is empty", hint="pass the text to send, or - to read it from stdin")
-    live_state(ctx)
-    return post_in_order(ctx, lambda client, _s, seq: client.chat_message(text, seq))
+    channel = channel or Channel(ctx)
+    return channel.post(lambda client, seq, timeout: client.chat_message(text, seq, timeout))
 
 
 def end_chat(ctx: Context, reason: str) -> tuple[SessionState, bool]:
@@ -107,76 +113,22 @@ def end_chat(ctx: Context, reason: str) -> tuple[SessionState, bool]:
 
     Returns the final state and whether the pod still knew the chat (False when it had already ended).
     """
-    with ctx.store.lock():
-        state = ctx.store.load()
-        still_open = True
-        if state.chat != "ended":
-            client = ctx.client(state.pod, state.api_version, state)
-            try:
-                if state.chat == "session":
-                    client.delete_session()
-                else:
-                    state.sequence += 1
-                    ctx.store.save(state)
-                    _retry(lambda: client.chat_end(reason, state.sequence))
-            except SessionGoneError:
-                still_open = False
-        else:
-            still_open = False
-        ctx.store.delete()
-    return state, still_open
-
-
-def live_state(ctx: Context) -> SessionState:
-    """The stored state, refusing one whose chat already ended."""
     state = ctx.store.load()
     ctx.out.redactor.add(state.key)
-    if state.chat == "ended":
-        raise SessionGoneError(
-            f"the chat on session {ctx.store.name!r} has ended"
-            + (f" ({state.ended_reason})" if state.ended_reason else ""),
-            hint="start a new chat with `liveagent session`, or clear this one with `liveagent end`",
-        )
-    return state
-
-
-def post_in_order(
-    ctx: Context,
-    send: Callable[[LiveAgentClient, SessionState, int], None],
-    *,
-    prepare: Callable[[SessionState], None] | None = None,
-    done: Callable[[SessionState], None] | None = None,
-) -> SessionState:
-    """Take the next sequence number under the state lock, record it, send, and mark the outcome."""
-    with ctx.store.lock():
-        state = ctx.store.load()
-        if prepare:
-            prepare(state)
-        state.sequence += 1
-        ctx.store.save(state)
-        client = ctx.client(state.pod, state.api_version, state)
+    still_open = state.chat != "ended"
+    if still_open:
         try:
-            _retry(lambda: send(client, state, state.sequence))
+            channel = Channel(ctx)
+            if state.chat == "session":
+                with ctx.store.lock():
+                    channel.client.delete_session(timeout=POST_TIMEOUT)
+            else:
+                channel.post(lambda client, seq, timeout: client.chat_end(reason, seq, timeout))
         except SessionGoneError:
-            state.chat, state.ended_reason = "ended", "the pod no longer knows the session"
-            ctx.store.save(state)
-            raise
-        if done:
-            done(state)
-            ctx.store.save(state)
-    return state
-
-
-def _retry(call: Callable[[], None]) -> None:
-    """Repeat a POST whose answer never came, with the same sequence number (the pod drops duplicates)."""
-    for attempt in range(1, POST_ATTEMPTS + 1):
-        try:
-            call()
-            return
-        except NetworkError:
-            if attempt == POST_ATTEMPTS:
-                raise
-            time.sleep(RETRY_PAUSE * attempt)
+            still_open = False
+    with ctx.store.lock():
+        ctx.store.delete()
+    return state, still_open
 
 
 def _age(state: SessionState) -> str:

@@ -1,0 +1,46 @@
+"""Time budgets: a step that gets no answer gives up within 60 s unless told otherwise."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from liveagent_cli.core.errors import ConfigError
+
+DEFAULT_GIVE_UP = 60.0
+
+
+def give_up_seconds() -> float:
+    """How long a step keeps retrying without any answer: $LIVEAGENT_NETWORK_TIMEOUT, default 60 s."""
+    raw = os.environ.get("LIVEAGENT_NETWORK_TIMEOUT", "")
+    if not raw:
+        return DEFAULT_GIVE_UP
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise ConfigError(f"LIVEAGENT_NETWORK_TIMEOUT={raw!r} is not a number of seconds between 0 and 3600")
+    return value
+
+
+class Deadline:
+    """A point in time (or none); `cap` shortens a per-request timeout so the whole step keeps its budget."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.end = None if seconds is None else time.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        return None if self.end is None else self.end - time.monotonic()
+
+    def expired(self) -> bool:
+        return self.end is not None and time.monotonic() >= self.end
+
+    def cap(self, seconds: float) -> float:
+        left = self.remaining()
+        return seconds if left is None else max(0.05, min(seconds, left))
+
+    def earliest(self, other: Deadline) -> Deadline:
+        if other.end is None or (self.end is not None and self.end <= other.end):
+            return self
+        return other

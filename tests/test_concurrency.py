@@ -1,0 +1,114 @@
+"""Many processes, one session: sends land in order and once, one long poll at a time, kill -9 loses nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+
+from liveagent_cli.sandbox import Sandbox
+from tests.conftest import LIVEAGENT, Cli, wait_until
+
+
+def _established(cli: Cli) -> None:
+    assert cli("session").code == 0
+    assert cli("init").code == 0
+    assert cli("poll", "--until", "ChatEstablished").code == 0
+
+
+class Follower:
+    """`liveagent poll --follow --json` in the background, its stdout lines on a queue as they arrive."""
+
+    def __init__(self, cli: Cli, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [LIVEAGENT, "poll", "--follow", "--json", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=cli.env(),
+        )
+        self.lines: queue.Queue[dict | None] = queue.Queue()
+        self.stderr = b""
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            self.lines.put(json.loads(raw))
+        self.lines.put(None)
+
+    def next(self, timeout: float = 20) -> dict | None:
+        return self.lines.get(timeout=timeout)
+
+    def wait(self, timeout: float = 30) -> int:
+        code = self.proc.wait(timeout=timeout)
+        assert self.proc.stderr is not None and self.proc.stdout is not None
+        self.stderr = self.proc.stderr.read()
+        self.proc.stderr.close()
+        self.proc.stdout.close()
+        return code
+
+
+def test_twenty_concurrent_sends_all_land_once_in_sequence_order(cli: Cli, sandbox: Sandbox) -> None:
+    _established(cli)
+    procs = [
+        subprocess.Popen(
+            [LIVEAGENT, "send", f"message {i}"], env=cli.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for i in range(20)
+    ]
+    results = [(p.communicate(timeout=60)[1], p.returncode) for p in procs]
+    assert all(code == 0 for _, code in results), results
+    [chat] = sandbox.chats()
+    assert sorted(chat["transcript"]) == sorted(f"message {i}" for i in range(20))
+    posts = [r for r in sandbox.requests() if r["path"].endswith("/ChatMessage")]
+    assert [int(r["headers"]["x-liveagent-sequence"]) for r in posts] == list(range(2, 22))
+    assert all(r["status"] == 200 for r in posts), "no 409, no retries"
+
+
+def test_a_second_poller_waits_instead_of_opening_a_second_long_poll(cli: Cli, sandbox: Sandbox) -> None:
+    _established(cli)
+    first = Follower(cli)
+    # wait until the first follower's long poll is held by the pod
+    wait_until(lambda: sandbox.chats()[0]["pollsHeld"] == 1)
+    second = subprocess.Popen(
+        [LIVEAGENT, "poll", "--until", "ChatMessage", "--json"],
+        env=cli.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert second.stderr is not None
+    assert b"another process is polling this session" in second.stderr.readline()
+    chat_id = sandbox.chats()[0]["id"]
+    sandbox.agent_action(chat_id, "say", text="one")
+    assert first.next()["message"]["text"] == "one"
+    sandbox.agent_action(chat_id, "end")
+    assert first.next()["type"] == "ChatEnded"
+    assert first.wait() == 0
+    out, err = second.communicate(timeout=30)
+    assert second.returncode == 6 and b"has ended" in err, "the waiting poller learns the chat ended"
+    assert out == b""
+    assert all(r["status"] != 409 for r in sandbox.requests())
+
+
+def test_kill_9_of_a_follower_loses_no_agent_message(cli: Cli, sandbox: Sandbox) -> None:
+    _established(cli)
+    chat_id = sandbox.chats()[0]["id"]
+    seen: list[str] = []
+    follower = Follower(cli)
+    for i in range(5):
+        sandbox.agent_action(chat_id, "say", text=f"m{i}")
+        seen.append(follower.next()["message"]["text"])
+    for i in range(5, 10):  # queued while the follower is being killed
+        sandbox.agent_action(chat_id, "say", text=f"m{i}")
+    os.kill(follower.proc.pid, signal.SIGKILL)
+    follower.wait()
+    sandbox.agent_action(chat_id, "end")
+    again = Follower(cli)
+    while (item := again.next()) is not None:
+        if item["type"] == "ChatMessage":
+            seen.append(item["message"]["text"])
+    assert again.wait() == 0
+    assert [f"m{i}" for i in range(10)] == sorted(set(seen), key=lambda t: int(t[1:]))
