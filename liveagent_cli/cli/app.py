@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from liveagent_cli import __version__
-from liveagent_cli.cli import sandbox, visitor
+from liveagent_cli.cli import actions, config, sandbox, visitor
 
 app = typer.Typer(
     name="liveagent",
@@ -21,6 +21,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.registered_commands.extend(visitor.app.registered_commands)
+app.registered_commands.extend(actions.app.registered_commands)
+app.add_typer(config.app, name="config")
 app.add_typer(sandbox.app, name="sandbox")
 
 

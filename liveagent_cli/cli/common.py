@@ -129,6 +129,7 @@ def visitor_command(app: typer.Typer, name: str, **kwargs: Any) -> Callable[[F],
             guarded(out, common["debug"], body)
 
         wrapper.__signature__ = inspect.Signature(own + _PARAMS)  # type: ignore[attr-defined]
+        kwargs.setdefault("short_help", (func.__doc__ or "").strip().splitlines()[0])  # Click cuts at 45 chars
         app.command(name, **kwargs)(wrapper)
         return func
 

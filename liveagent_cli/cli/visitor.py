@@ -9,11 +9,11 @@ from typing import Annotated, Any
 import typer
 
 from liveagent_cli.cli.common import visitor_command
+from liveagent_cli.cli.init_options import resolve_init, with_init_options
 from liveagent_cli.core.errors import UsageError
 from liveagent_cli.flows.context import Context
 
 app = typer.Typer()
-INIT = "Chat request (ChasitorInit)"
 
 
 def _fields(ctx: Context, info: dict[str, Any]) -> None:
@@ -41,74 +41,13 @@ def session_cmd(
     ctx.out.note("next: `liveagent init` to ask for an agent")
 
 
-def _init_options(
-    visitor_name: str | None,
-    language: str | None,
-    user_agent: str | None,
-    screen_resolution: str | None,
-    prechat: list[str] | None,
-    prechat_file: Path | None,
-    settings_get: Any,
-) -> dict[str, Any]:
-    from liveagent_cli.core import prechat as pc
-
-    details = pc.parse_pairs(prechat or [])
-    entities: list[dict[str, Any]] = []
-    file = prechat_file or (Path(settings_get("prechat_file")) if settings_get("prechat_file") else None)
-    if file is not None:
-        file_details, entities = pc.load_file(file.expanduser())
-        details = file_details + details
-    return {
-        "visitor_name": visitor_name or settings_get("visitor_name"),
-        "language": language or settings_get("language"),
-        "user_agent": user_agent or settings_get("user_agent"),
-        "screen_resolution": screen_resolution or settings_get("screen_resolution"),
-        "prechat_details": details,
-        "prechat_entities": entities,
-    }
-
-
-VisitorName = Annotated[
-    str | None, typer.Option("--visitor-name", metavar="NAME", help="name shown to the agent", rich_help_panel=INIT)
-]
-Language = Annotated[str | None, typer.Option("--language", metavar="LANG", help="e.g. en-US", rich_help_panel=INIT)]
-UserAgent = Annotated[
-    str | None, typer.Option("--user-agent", metavar="TEXT", help="visitor user agent", rich_help_panel=INIT)
-]
-ScreenRes = Annotated[
-    str | None, typer.Option("--screen-resolution", metavar="WxH", help="e.g. 1920x1080", rich_help_panel=INIT)
-]
-Prechat = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--prechat", metavar="LABEL=VALUE", help='pre-chat detail "Label=Value" (repeatable)', rich_help_panel=INIT
-    ),
-]
-PrechatFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--prechat-file", metavar="FILE", help="TOML or JSON with `details` and `entities`", rich_help_panel=INIT
-    ),
-]
-
-
 @visitor_command(app, "init")
-def init_cmd(
-    ctx: Context,
-    visitor_name: VisitorName = None,
-    language: Language = None,
-    user_agent: UserAgent = None,
-    screen_resolution: ScreenRes = None,
-    prechat: Prechat = None,
-    prechat_file: PrechatFile = None,
-) -> None:
+@with_init_options
+def init_cmd(ctx: Context, *, init: dict[str, Any]) -> None:
     """Ask for a chat with an agent (POST Chasitor/ChasitorInit)."""
     from liveagent_cli.flows.steps import init_chat
 
-    options = _init_options(
-        visitor_name, language, user_agent, screen_resolution, prechat, prechat_file, ctx.settings.get
-    )
-    state = init_chat(ctx, options)
+    state = init_chat(ctx, resolve_init(ctx, init))
     if ctx.out.json_mode:
         ctx.out.data({"requested": True, "session": ctx.store.name, "sequence": state.sequence})
     ctx.out.note("chat requested; next: `liveagent poll --until ChatEstablished`")
@@ -188,14 +127,11 @@ def end_cmd(
 
 
 @visitor_command(app, "chat")
+@with_init_options
 def chat_cmd(
     ctx: Context,
-    visitor_name: VisitorName = None,
-    language: Language = None,
-    user_agent: UserAgent = None,
-    screen_resolution: ScreenRes = None,
-    prechat: Prechat = None,
-    prechat_file: PrechatFile = None,
+    *,
+    init: dict[str, Any],
     reply_wait: Annotated[
         float,
         typer.Option(
@@ -211,23 +147,24 @@ def chat_cmd(
             "--timeout", metavar="SECONDS", help="give up if no agent accepts within SECONDS (exit 8)", min=0.0
         ),
     ] = None,
+    transcript: Annotated[
+        Path | None,
+        typer.Option("--transcript", metavar="FILE", help="write both sides: JSON lines, or Markdown for .md"),
+    ] = None,
     replace: Annotated[bool, typer.Option("--replace", help="replace a live session stored under this name")] = False,
 ) -> None:
     """Session, init and a live conversation; from a pipe, sends each line, waits for replies, ends."""
-    from liveagent_cli.flows.chat import ChatOptions, run_chat
+    from liveagent_cli.flows.chat import ChatOptions, run_piped
 
     options = ChatOptions(
-        init=_init_options(
-            visitor_name, language, user_agent, screen_resolution, prechat, prechat_file, ctx.settings.get
-        ),
-        reply_wait=reply_wait,
-        timeout=timeout,
-        interactive=sys.stdin.isatty(),
-        replace=replace,
+        init=resolve_init(ctx, init), reply_wait=reply_wait, timeout=timeout, replace=replace, transcript=transcript
     )
-    if options.interactive:
-        ctx.out.note("type a message and press Enter; /end or Ctrl-D ends the chat")
-    run_chat(ctx, options, _stdin_lines(), _prompt)
+    if sys.stdin.isatty() and sys.stdout.isatty() and not ctx.out.json_mode:
+        from liveagent_cli.cli.chat_ui import run_interactive
+
+        run_interactive(ctx, options)
+    else:
+        run_piped(ctx, options, _stdin_lines())
 
 
 def _stdin_lines() -> Any:
@@ -238,15 +175,19 @@ def _stdin_lines() -> Any:
             raise UsageError(f"stdin is not valid UTF-8 (byte {exc.start} of a line)", hint="send UTF-8 text") from None
 
 
-def _prompt() -> None:
-    sys.stderr.write("> ")
-    sys.stderr.flush()
-
-
 @visitor_command(app, "status")
 def status_cmd(ctx: Context) -> None:
     """Show the stored session: pod, ids, ack, next sequence, affinity, age (key hidden)."""
     from liveagent_cli.flows.steps import describe_state
 
     state = ctx.store.load()
-    _fields(ctx, describe_state(state, ctx.store.name, show_secrets=not ctx.out.redactor.enabled))
+    info = describe_state(state, ctx.store.name, show_secrets=not ctx.out.redactor.enabled)
+    if ctx.out.json_mode:
+        ctx.out.data(info)
+        return
+    sources = info.pop("sources", {})
+    info.pop("age_seconds", None)
+    for name, source in sources.items():  # say where each stored setting came from
+        if name in info:
+            info[name] = f"{info[name]}  ({source})"
+    _fields(ctx, info)

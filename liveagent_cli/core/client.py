@@ -74,6 +74,55 @@ def new_http_session() -> requests.Session:
     return http
 
 
+class SwitchServerError(ApiError):
+    """A Visitor resource answered SwitchServer: the org moved to another pod (`new_url`)."""
+
+    def __init__(self, message: str, hint: str, *, new_url: str) -> None:
+        super().__init__(message, hint)
+        self.new_url = new_url
+
+
+class MultipartBody:
+    """A multipart/form-data body with one `file` field, read in chunks so large files stream with a
+    Content-Length (the servlet need not accept chunked encoding) and `on_progress` can follow it."""
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, filename: str, content_type: str, stream: Any, size: int) -> None:
+        import uuid
+
+        boundary = f"liveagent-{uuid.uuid4().hex}"
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        safe_name = filename.replace('"', "%22").replace("\r", "").replace("\n", "")
+        self._head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{safe_name}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n"
+        ).encode()
+        self._tail = f"\r\n--{boundary}--\r\n".encode()
+        self._stream = stream
+        self.size = size
+        self.len = len(self._head) + size + len(self._tail)
+        self.sent = 0
+        self.on_progress: Any = None
+        self._parts = [self._head]
+
+    def __len__(self) -> int:
+        return self.len
+
+    def read(self, n: int = -1) -> bytes:
+        if self._parts:
+            chunk = self._parts.pop()
+        else:
+            chunk = self._stream.read(self.CHUNK) if self._stream is not None else b""
+            if not chunk and self._stream is not None:
+                self._stream = None
+                chunk = self._tail
+            elif self._stream is not None and self.on_progress:
+                self.on_progress(len(chunk))
+        self.sent += len(chunk)
+        return chunk
+
+
 class LiveAgentClient:
     """Talks to one pod as one session (key + affinity); cheap to create over a shared `requests.Session`."""
 
@@ -144,6 +193,100 @@ class LiveAgentClient:
         """DELETE System/SessionId/{key}: tears the session down without a chat."""
         self._request("DELETE", f"System/SessionId/{self.key}", read_timeout=timeout)
 
+    def typing(self, on: bool, sequence: int, timeout: float = POST_TIMEOUT) -> None:
+        noun = "Chasitor/ChasitorTyping" if on else "Chasitor/ChasitorNotTyping"
+        self._request("POST", noun, body={}, sequence=sequence, read_timeout=timeout)
+
+    def sneak_peek(self, text: str, position: int, sequence: int, timeout: float = POST_TIMEOUT) -> None:
+        body = {"position": position, "text": text}
+        self._request("POST", "Chasitor/ChasitorSneakPeek", body=body, sequence=sequence, read_timeout=timeout)
+
+    def custom_event(self, kind: str, data: str, sequence: int, timeout: float = POST_TIMEOUT) -> None:
+        body = {"type": kind, "data": data}
+        self._request("POST", "Chasitor/CustomEvent", body=body, sequence=sequence, read_timeout=timeout)
+
+    def rich_message(self, actions: list[dict[str, Any]], sequence: int, timeout: float = POST_TIMEOUT) -> None:
+        """POST Chasitor/RichMessage: the visitor's choice in a bot menu (undocumented, liveagent-api.md §3.8)."""
+        body = {"actions": actions}
+        self._request("POST", "Chasitor/RichMessage", body=body, sequence=sequence, read_timeout=timeout)
+
+    def breadcrumb(self, location: str, timeout: float = POST_TIMEOUT) -> None:
+        """POST Visitor/Breadcrumb; the key goes along when there is one, so the pod can tie it to the chat."""
+        self._request(
+            "POST",
+            "Visitor/Breadcrumb",
+            body={"location": location},
+            key=bool(self.key),
+            visitor=True,
+            read_timeout=timeout,
+        )
+
+    def availability(
+        self, org_id: str, deployment_id: str, ids: list[str], timeout: float = POST_TIMEOUT
+    ) -> list[dict[str, Any]]:
+        """GET Visitor/Availability: one result per id; `isAvailable` is simply absent when false."""
+        params = {
+            "org_id": org_id,
+            "deployment_id": deployment_id,
+            "Availability.ids": ",".join(ids),
+            "Availability.needEstimatedWaitTime": "1",
+        }
+        body = self._visitor_get("Visitor/Availability", params, timeout)
+        for item in body.get("messages") or []:
+            if isinstance(item, dict) and item.get("type") == "Availability":
+                results = (item.get("message") or {}).get("results")
+                if isinstance(results, list):
+                    return [r for r in results if isinstance(r, dict)]
+        raise ApiError("the Availability reply carries no Availability results", hint=_POD_HINT)
+
+    def visitor_settings(
+        self, org_id: str, deployment_id: str, button_ids: list[str], timeout: float = POST_TIMEOUT
+    ) -> dict[str, Any]:
+        """GET Visitor/Settings: ping rate, content server and the buttons with their availability."""
+        params = {
+            "org_id": org_id,
+            "deployment_id": deployment_id,
+            "Settings.buttonIds": ",".join(button_ids),
+            "Settings.updateBreadcrumb": "1",
+            "Settings.needEstimatedWaitTime": "1",
+        }
+        body = self._visitor_get("Visitor/Settings", params, timeout)
+        for item in body.get("messages") or []:
+            if isinstance(item, dict) and item.get("type") == "VisitorSettings":
+                msg = item.get("message")
+                return msg if isinstance(msg, dict) else {}
+        return body
+
+    def _visitor_get(self, path: str, params: Mapping[str, str], timeout: float) -> dict[str, Any]:
+        response = self._request("GET", path, params=params, key=False, visitor=True, read_timeout=timeout)
+        body = self._json(response)
+        for item in body.get("messages") or []:
+            if isinstance(item, dict) and item.get("type") == "SwitchServer":
+                new_url = (item.get("message") or {}).get("newUrl")
+                raise SwitchServerError(
+                    f"the pod says this org lives on another server: {new_url}",
+                    hint=f"use --pod {new_url}",
+                    new_url=str(new_url or ""),
+                )
+        return body
+
+    def upload_body(
+        self,
+        url: str,
+        *,
+        org_id: str,
+        chat_key: str,
+        file_token: str,
+        body: MultipartBody,
+        timeout: float = POST_TIMEOUT,
+    ) -> None:
+        """Multipart POST of one file to the upload servlet; none of the Live Agent headers go along."""
+        params = {"orgId": org_id, "chatKey": chat_key, "fileToken": file_token, "encoding": "UTF-8"}
+        response = self._send_raw(
+            "POST", url, params=params, data=body, headers={"Content-Type": body.content_type}, read_timeout=timeout
+        )
+        self._check_status(response, "POST", "upload/servlet")
+
     def reconnect_session(self, offset: int | None, timeout: float = POST_TIMEOUT) -> tuple[str, bool]:
         """GET System/ReconnectSession after a 503: (new affinity token, whether the sequence restarts)."""
         params = {"ReconnectSession.offset": str(offset if offset is not None else 0)}
@@ -174,11 +317,12 @@ class LiveAgentClient:
         affinity: str | None = None,
         key: bool = True,
         read_timeout: float = POST_TIMEOUT,
+        visitor: bool = False,
     ) -> requests.Response:
-        import requests
 
         headers = {"X-LIVEAGENT-API-VERSION": self.api_version}
-        headers["X-LIVEAGENT-AFFINITY"] = affinity or self.affinity or "null"
+        if not visitor:  # Visitor/* resources take the API version alone (liveagent-api.md §1)
+            headers["X-LIVEAGENT-AFFINITY"] = affinity or self.affinity or "null"
         if key:
             if not self.key:
                 raise SessionGoneError("no session key", hint="start one with `liveagent session`")
@@ -189,7 +333,25 @@ class LiveAgentClient:
         if body is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        url = self.pod + path
+        response = self._send_raw(
+            method, self.pod + path, params=params, data=data, headers=headers, read_timeout=read_timeout
+        )
+        self._check_status(response, method, path)
+        return response
+
+    def _send_raw(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None,
+        data: Any,
+        headers: dict[str, str],
+        read_timeout: float,
+    ) -> requests.Response:
+        """One HTTP exchange with an explicit timeout, logged, its failures turned into NetworkError."""
+        import requests
+
         exchange = Exchange(method, url, dict(headers))
         started = time.monotonic()
         try:
@@ -229,7 +391,6 @@ class LiveAgentClient:
             exchange.elapsed_ms = (time.monotonic() - started) * 1000
             if self.on_exchange is not None:
                 self.on_exchange(exchange)
-        self._check_status(response, method, path)
         return response
 
     @staticmethod

@@ -90,6 +90,10 @@ class Output:
         stream.write(self.redactor.text(text) if redact else text)
         stream.flush()
 
+    def stderr_console(self) -> Any:
+        """The Rich console on stderr, for progress bars and spinners (only used on a terminal)."""
+        return self._console(self.stderr)
+
     def _console(self, stream: IO[str]) -> Any:
         console = self._consoles.get(id(stream))
         if console is None:

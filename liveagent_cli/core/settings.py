@@ -191,3 +191,73 @@ def check_api_version(value: str) -> str:
     if not text.isdigit() or not 1 <= int(text) <= 999:
         raise ConfigError(f"API version {value!r} is not a positive integer", hint="for example --api-version 58")
     return str(int(text))
+
+
+def check_agent_id(value: str) -> str:
+    """An agent's user id (005…), for direct-to-agent routing."""
+    value = value.strip()
+    if not _ID_RE.match(value) or not value.startswith("005"):
+        raise ConfigError(
+            f"agent id {value!r} is not a valid Salesforce user id",
+            hint="--agent-id takes 15 or 18 letters and digits starting with 005",
+        )
+    return value
+
+
+def check_routing_target(value: str) -> str:
+    """A buttonOverrides entry: a button id, an agent id, or AGENT_BUTTON (agent first, then the button)."""
+    agent, sep, button = value.strip().partition("_")
+    if sep:
+        return f"{check_agent_id(agent)}_{check_id('button_id', button)}"
+    if value.strip().startswith("005"):
+        return check_agent_id(value)
+    return check_id("button_id", value)
+
+
+def check_profile_value(key: str, value: str) -> Any:
+    """Check a value before it is written to a profile, so a typo fails now and not in CI later."""
+    if key == "pod":
+        normalize_pod(value, insecure=True)
+        return value
+    if key in ID_PREFIXES:
+        return check_id(key, value)
+    if key == "api_version":
+        return check_api_version(value)
+    if key == "insecure":
+        if value.lower() not in ("true", "false"):
+            raise ConfigError(f"insecure takes true or false, not {value!r}")
+        return value.lower() == "true"
+    return value
+
+
+def write_profile_value(path: Path, profile: str, key: str, value: Any) -> Path:
+    """Set (or, with None, remove) one key of [profiles.NAME], keeping the rest of the file's data."""
+    import contextlib
+    import tempfile
+
+    import tomli_w
+
+    if not re.match(r"^[A-Za-z0-9_.-]{1,64}$", profile):
+        raise ConfigError(f"invalid profile name {profile!r}", hint="use letters, digits, '.', '_' or '-'")
+    data = load_config(path)
+    profiles = data.setdefault("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"config file {path}: `profiles` is not a table")
+    table = profiles.setdefault(profile, {})
+    if value is None:
+        table.pop(key, None)
+    else:
+        table[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            tomli_w.dump(data, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path

@@ -16,7 +16,7 @@ import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,12 @@ class SessionState:
     ended_reason: str = ""
     resync_pending: bool = False  # ReconnectSession done, ChasitorSessionData not yet processed
     reconnects: int = 0
+    upload_url: str = ""  # from the agent's last FileTransfer Requested
+    file_token: str = ""
+    menu_type: str = ""  # the last RichMessage menu: its type, items and dialog id
+    menu_items: list[str] = field(default_factory=list)
+    menu_dialog: str = ""
+    sources: dict[str, str] = field(default_factory=dict)  # where pod, ids, ... came from when stored
 
     def to_toml(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}

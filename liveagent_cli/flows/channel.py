@@ -140,10 +140,10 @@ class Channel:
                 raise
 
     # -- reconnect and resync -------------------------------------------------------------------------------
-    def reconnect_locked(self, state: SessionState, deadline: Deadline) -> None:
+    def reconnect_locked(self, state: SessionState, deadline: Deadline, *, force: bool = False) -> None:
         """Run ReconnectSession unless another process already did (the stored affinity moved on)."""
         used = self.client.affinity
-        if state.affinity != used:
+        if state.affinity != used and not force:
             self.adopt(state)
             return
         attempt = 0

@@ -1,25 +1,29 @@
 """`chat`: session, init and a live conversation in one process.
 
-A background thread runs the poll loop (the only poller of the session) and prints what arrives; the main
-thread reads lines and sends them. From a pipe it waits for the agent to accept, sends each line, waits a
-bounded time for the agent's replies, ends the chat and returns; on a terminal it keeps going until `/end`,
-end of input or Ctrl-C.
+A background thread is the session's only poller: it prints what arrives and keeps `ChatView` (queue
+position, agent, typing, pending menu or file request) up to date. Outgoing actions (messages, typing,
+menu choices, uploads) go through a second thread in order, so a slow pod never freezes the prompt. From a
+pipe, `run_piped` waits for the agent, sends each line, waits a bounded time for the replies and ends; on a
+terminal the CLI layer drives a `ChatSession` with a line editor.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from liveagent_cli.core.errors import LiveAgentError, NoAgentError, SessionGoneError, WaitTimeoutError
 from liveagent_cli.core.state import SessionState
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.deadline import Deadline
-from liveagent_cli.flows.poll import Poller, PollLock, PollResult
+from liveagent_cli.flows.poll import Poller, PollLock, PollResult, menu_item_text
 from liveagent_cli.flows.steps import end_chat, init_chat, open_session, send_text
+from liveagent_cli.flows.transcript import Transcript
 
 
 @dataclass
@@ -27,24 +31,79 @@ class ChatOptions:
     init: dict[str, Any]
     reply_wait: float = 10.0
     timeout: float | None = None
-    interactive: bool = False
     replace: bool = False
+    transcript: Path | None = None
 
 
-class Conversation:
-    """Shared between the poll thread and the sender: what arrived, signalled with one condition."""
+@dataclass
+class ChatView:
+    """What a person needs to see besides the messages; the last event wins (typing may arrive out of order)."""
 
-    def __init__(self) -> None:
+    queue_position: int | None = None
+    estimated_wait: float | None = None
+    agent: str = ""
+    established: bool = False
+    agent_typing: bool = False
+    menu: list[str] = field(default_factory=list)
+    file_requested: bool = False
+    agent_messages: int = 0
+    ended: PollResult | None = None
+    error: LiveAgentError | None = None
+
+
+class ChatSession:
+    """One chat: the poll thread, the ordered sender, and a condition to wait on what arrives."""
+
+    def __init__(self, ctx: Context, options: ChatOptions, on_message: Callable[[dict[str, Any]], None]) -> None:
+        self.ctx = ctx
+        self.options = options
+        self.on_message = on_message
+        self.view = ChatView()
         self.cond = threading.Condition()
-        self.established = False
-        self.agent_messages = 0
-        self.ended: PollResult | None = None
-        self.error: LiveAgentError | None = None
+        self.transcript = Transcript(options.transcript) if options.transcript else None
+        self._stop = threading.Event()
+        self._outbox: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._listeners: list[Callable[[], None]] = []
+        self._threads: list[threading.Thread] = []
+        self._typing_sent = False
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+    def start(self) -> None:
+        open_session(self.ctx, replace=self.options.replace)
+        init_chat(self.ctx, self.options.init)
+        if self.transcript:
+            self.transcript.system("chat requested", visitor=self.options.init.get("visitor_name") or "Visitor")
+        for target, name in ((self._poll_loop, "liveagent-poll"), (self._send_loop, "liveagent-send")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def close(self, reason: str = "client") -> None:
+        """End the chat on the pod (unless the agent already did) and forget the session."""
+        self._outbox.put(None)
+        for thread in self._threads[1:]:
+            thread.join(timeout=5)
+        self._stop.set()
+        try:
+            if self.view.ended is None and self.ctx.store.exists():
+                end_chat(self.ctx, reason)
+            elif self.ctx.store.exists():
+                self.ctx.store.delete()
+        except LiveAgentError as exc:
+            self.ctx.out.warn(f"could not end the chat cleanly: {exc.message}")
+        if self.transcript:
+            self.transcript.system("chat ended")
+            self.transcript.close()
+        self._threads[0].join(timeout=0.5)
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Called (from the poll thread) whenever the view changes, e.g. to redraw a toolbar."""
+        self._listeners.append(listener)
 
     def wait_for(self, predicate: Callable[[], bool], deadline: float | None) -> bool:
         with self.cond:
             while not predicate():
-                if self.ended or self.error:
+                if self.view.ended or self.view.error:
                     return predicate()
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -52,102 +111,155 @@ class Conversation:
                 self.cond.wait(remaining)
             return True
 
+    def raise_if_over(self, *, quiet_end: bool = False) -> None:
+        if self.view.error is not None:
+            raise self.view.error
+        if self.view.ended is not None:
+            if self.view.ended.ended == "ChatRequestFail":
+                raise NoAgentError(f"no agent took the chat ({self.view.ended.end_reason})", hint="try again later")
+            if not quiet_end:
+                raise SessionGoneError(f"the agent ended the chat ({self.view.ended.end_reason})")
 
-def _poll_thread(ctx: Context, conv: Conversation, stop: threading.Event) -> None:
-    def on_message(item: dict[str, Any], state: SessionState) -> None:
-        ctx.out.message(item, agent=state.agent_name or "agent")
-        with conv.cond:
-            if item["type"] in ("ChatEstablished", "ChatTransferred"):
-                conv.established = True
-            elif item["type"] == "ChatMessage":
-                conv.agent_messages += 1
-            conv.cond.notify_all()
+    # -- outgoing ------------------------------------------------------------------------------------------
+    def send_now(self, text: str) -> None:
+        """Send on the caller's thread, raising the tool's errors (pipe mode)."""
+        send_text(self.ctx, text)
+        self._typing_sent = False  # the pod clears the indicator when the message lands
+        if self.transcript:
+            self.transcript.visitor(text)
 
-    try:
-        forever = Deadline(None)
-        result = PollResult()
-        with PollLock(ctx, forever):  # so a `send` elsewhere never opens a second long poll
-            poller = Poller(ctx, on_message)
-            while not stop.is_set() and not result.ended:
-                batch = poller.poll_once(forever)
-                if not stop.is_set():
-                    poller.deliver(batch, result)
-        with conv.cond:
-            conv.ended = result if result.ended else None
-            conv.cond.notify_all()
-    except LiveAgentError as exc:
-        with conv.cond:
-            if not stop.is_set():
-                conv.error = exc
-            conv.cond.notify_all()
+    def send(self, text: str) -> None:
+        """Queue a message for the sender thread, so the prompt never waits on the pod."""
+        self._outbox.put(lambda: self.send_now(text))
+
+    def typing(self, on: bool) -> None:
+        if on == self._typing_sent or not self.view.established:
+            return
+        self._typing_sent = on
+        from liveagent_cli.flows.actions import typing
+
+        def act() -> None:
+            typing(self.ctx, on)
+
+        self._outbox.put(act)
+
+    def choose(self, number: int) -> None:
+        from liveagent_cli.flows.actions import choose
+
+        def act() -> None:
+            _, text = choose(self.ctx, number)
+            with self.cond:
+                self.view.menu = []
+            if self.transcript:
+                self.transcript.visitor(f"(chose {number}: {text})")
+            self.ctx.out.note(f"you chose {number}: {text}")
+
+        self._outbox.put(act)
+
+    def upload(self, path: Path) -> None:
+        from liveagent_cli.flows.actions import plan_upload, upload
+
+        plan = plan_upload(path)  # checked at once, so the person hears about a bad file right away
+
+        def act() -> None:
+            upload(self.ctx, plan)
+            with self.cond:
+                self.view.file_requested = False
+            self.ctx.out.note(f"uploaded {plan.path.name}")
+
+        self._outbox.put(act)
+
+    def _send_loop(self) -> None:
+        while (act := self._outbox.get()) is not None:
+            try:
+                act()
+            except LiveAgentError as exc:
+                self.ctx.out.error(exc.message, exc.hint)
+                if isinstance(exc, SessionGoneError):
+                    with self.cond:
+                        self.view.error = self.view.error or exc
+                        self.cond.notify_all()
+
+    # -- incoming ------------------------------------------------------------------------------------------
+    def _poll_loop(self) -> None:
+        try:
+            forever = Deadline(None)
+            result = PollResult()
+            with PollLock(self.ctx, forever):  # so a `send` elsewhere never opens a second long poll
+                poller = Poller(self.ctx, self._arrived)
+                while not self._stop.is_set() and not result.ended:
+                    batch = poller.poll_once(forever)
+                    if not self._stop.is_set():
+                        poller.deliver(batch, result)
+            with self.cond:
+                self.view.ended = result if result.ended else None
+                self.cond.notify_all()
+        except LiveAgentError as exc:
+            with self.cond:
+                if not self._stop.is_set():
+                    self.view.error = exc
+                self.cond.notify_all()
+        self._changed()
+
+    def _arrived(self, item: dict[str, Any], state: SessionState) -> None:
+        kind = item["type"]
+        msg = item.get("message") if isinstance(item.get("message"), dict) else {}
+        assert isinstance(msg, dict)
+        with self.cond:
+            view = self.view
+            if kind in ("ChatRequestSuccess", "QueueUpdate"):
+                pos = msg.get("queuePosition", msg.get("position"))
+                view.queue_position = pos if isinstance(pos, int) else view.queue_position
+                wait = msg.get("estimatedWaitTime")
+                view.estimated_wait = wait if isinstance(wait, (int, float)) and wait >= 0 else None
+            elif kind in ("ChatEstablished", "ChatTransferred"):
+                view.established, view.agent = True, str(msg.get("name") or view.agent or "agent")
+                view.agent_typing = False
+            elif kind == "AgentTyping":
+                view.agent_typing = True
+            elif kind in ("AgentNotTyping", "ChatMessage"):
+                view.agent_typing = False
+                if kind == "ChatMessage":
+                    view.agent_messages += 1
+            elif kind == "RichMessage" and isinstance(msg.get("items"), list):
+                view.menu = [menu_item_text(i) for i in msg["items"]]
+            elif kind == "FileTransfer":
+                view.file_requested = msg.get("type") == "Requested"
+            self.cond.notify_all()
+        self.on_message(item)
+        if self.transcript:
+            self.transcript.pod(item, agent=self.view.agent or "agent")
+        self._changed()
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
 
 
-def run_chat(ctx: Context, options: ChatOptions, lines: Iterator[str], prompt: Callable[[], None]) -> None:
-    """The whole conversation; raises the tool's errors for the CLI to turn into exit codes."""
-    open_session(ctx, replace=options.replace)
-    init_chat(ctx, options.init)
-    conv = Conversation()
-    stop = threading.Event()
-    thread = threading.Thread(target=_poll_thread, args=(ctx, conv, stop), name="liveagent-poll", daemon=True)
-    thread.start()
-    ended_by_pod = False
+def run_piped(ctx: Context, options: ChatOptions, lines: Iterator[str]) -> None:
+    """From a pipe: wait for the agent, send each line, wait for the replies (bounded), end the chat."""
+    chat = ChatSession(ctx, options, lambda item: ctx.out.message(item, agent=chat.view.agent or "agent"))
+    chat.start()
     try:
         deadline = time.monotonic() + options.timeout if options.timeout is not None else None
         ctx.out.note("waiting for an agent…")
-        if not conv.wait_for(lambda: conv.established, deadline):
-            _raise_if_over(conv)
+        if not chat.wait_for(lambda: chat.view.established, deadline):
+            chat.raise_if_over()
             raise WaitTimeoutError(f"no agent accepted the chat within {options.timeout:g} s")
-        sent, replies_before = 0, conv.agent_messages
-        last_sent = time.monotonic()
-        for line in _lines_with_prompt(lines, prompt, options.interactive):
+        sent, replies_before, last_sent = 0, chat.view.agent_messages, time.monotonic()
+        for line in lines:
             text = line.rstrip("\r\n")
-            if options.interactive and text.strip() in ("/end", "/quit", "/exit"):
-                break
             if not text.strip():
                 continue
-            if options.interactive and (conv.ended or conv.error):
-                break  # the agent ended it; the poll thread has already said so
-            _raise_if_over(conv)
-            send_text(ctx, text)
-            if not ctx.out.json_mode and not options.interactive:
+            chat.raise_if_over()
+            chat.send_now(text)
+            if not ctx.out.json_mode:
                 ctx.out.text(f"You: {text}", "bold")
             sent += 1
             last_sent = time.monotonic()
-        if not options.interactive and sent:
-            conv.wait_for(
-                lambda: conv.agent_messages - replies_before >= sent,
-                last_sent + options.reply_wait,
-            )
-        ended_by_pod = conv.ended is not None
-        _raise_if_over(conv, quiet_end=True)
+        if sent:
+            chat.wait_for(lambda: chat.view.agent_messages - replies_before >= sent, last_sent + options.reply_wait)
+        chat.raise_if_over(quiet_end=True)
     finally:
-        stop.set()
-        if not ended_by_pod and ctx.store.exists():
-            try:
-                end_chat(ctx, "client")
-            except LiveAgentError as exc:
-                ctx.out.warn(f"could not end the chat cleanly: {exc.message}")
-        elif ctx.store.exists():
-            ctx.store.delete()
-        thread.join(timeout=0.5)
+        chat.close()
     ctx.out.note("chat ended")
-
-
-def _raise_if_over(conv: Conversation, *, quiet_end: bool = False) -> None:
-    if conv.error is not None:
-        raise conv.error
-    if conv.ended is not None:
-        if conv.ended.ended == "ChatRequestFail":
-            raise NoAgentError(f"no agent took the chat ({conv.ended.end_reason})", hint="try again later")
-        if not quiet_end:
-            raise SessionGoneError(f"the agent ended the chat ({conv.ended.end_reason})")
-
-
-def _lines_with_prompt(lines: Iterator[str], prompt: Callable[[], None], interactive: bool) -> Iterator[str]:
-    while True:
-        if interactive:
-            prompt()
-        try:
-            yield next(lines)
-        except StopIteration:
-            return

@@ -50,6 +50,24 @@ def apply_batch(state: SessionState, batch: Batch) -> None:
         elif kind in END_TYPES:
             state.chat = "ended"
             state.ended_reason = f"{kind}: {msg.get('reason') or 'unknown'}"
+        elif kind == "FileTransfer":
+            if msg.get("type") == "Requested":
+                state.upload_url = str(msg.get("uploadServletUrl") or "")
+                state.file_token = str(msg.get("fileToken") or "")
+            else:  # Success, Failure, Canceled: the request is settled
+                state.upload_url = state.file_token = ""
+        elif kind == "RichMessage":
+            items = msg.get("items")
+            if isinstance(items, list):
+                state.menu_type = str(msg.get("type") or "ChatWindowMenu")
+                state.menu_items = [menu_item_text(i) for i in items]
+                state.menu_dialog = str(msg.get("dialogId") or "")
+
+
+def menu_item_text(item: Any) -> str:
+    if isinstance(item, dict):
+        return str(item.get("text") or item.get("label") or item.get("value") or "")
+    return str(item)
 
 
 class Poller:

@@ -53,6 +53,7 @@ def open_session(ctx: Context, *, replace: bool = False) -> SessionState:
             client_poll_timeout=info.client_poll_timeout,
             created_at=now,
             updated_at=now,
+            sources={k: ctx.settings.sources[k] for k in ("pod", "api_version") if k in ctx.settings.sources},
         )
         ctx.store.save(state)
     return state
@@ -71,6 +72,8 @@ def build_init_body(state: SessionState, options: dict[str, Any]) -> dict[str, A
         "visitorName": state.visitor_name,
         "prechatDetails": options.get("prechat_details", []),
         "prechatEntities": options.get("prechat_entities", []),
+        "agentId": options.get("agent_id") or "",
+        "doFallback": bool(options.get("do_fallback")),
         "buttonOverrides": options.get("button_overrides", []),
         "receiveQueueUpdates": True,
         "isPost": True,
@@ -89,6 +92,7 @@ def init_chat(ctx: Context, options: dict[str, Any]) -> SessionState:
 
     def prepare(s: SessionState) -> None:
         s.org_id, s.deployment_id, s.button_id = ids["org_id"], ids["deployment_id"], ids["button_id"]
+        s.sources.update({k: ctx.settings.sources[k] for k in ids if k in ctx.settings.sources})
         s.visitor_name = options.get("visitor_name") or "Visitor"
 
     def send(client: LiveAgentClient, seq: int, timeout: float) -> None:
@@ -166,6 +170,8 @@ def describe_state(state: SessionState, name: str, *, show_secrets: bool) -> dic
     ):
         if value:
             info[name_] = value
+    if state.sources:
+        info["sources"] = dict(state.sources)
     if show_secrets:
         info["key"] = state.key
     return info
