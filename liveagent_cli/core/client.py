@@ -450,6 +450,8 @@ class LiveAgentClient:
                     status=status,
                     body=excerpt,
                 )
+        if status == 405 and noun == "ReconnectSession":
+            hint = "the pod reconnects a session only after it answered 503 (moved it); nothing to recover"
         if hint is None:
             hint = _POD_HINT if status in (404, 405) else "rerun with --verbose to see the exchange"
         detail = f": {excerpt}" if excerpt else ""

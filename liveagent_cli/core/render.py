@@ -40,4 +40,25 @@ def describe(item: dict[str, Any], agent: str = "agent") -> tuple[str, str]:
         return "yellow", f"chat ended ({msg.get('reason') or 'unknown'})"
     if kind == "ChatRequestFail":
         return "red", f"no agent took the chat ({msg.get('reason') or 'unknown'})"
+    if kind == "RichMessage":
+        items = msg.get("items") if isinstance(msg.get("items"), list) else []
+        labels = [str(i.get("text", i) if isinstance(i, dict) else i) for i in items]
+        header = f"{msg.get('header')}: " if msg.get("header") else f"{agent} offers a menu: "
+        return "bold cyan", header + "  ".join(f"{n}) {label}" for n, label in enumerate(labels, 1))
+    if kind == "FileTransfer":
+        what = msg.get("type")
+        if what == "Requested":
+            return "yellow", f"{agent} asked for a file: send it with `liveagent upload FILE` (or /upload in chat)"
+        return ("green" if what == "Success" else "yellow"), f"file transfer: {str(what).lower()}"
+    if kind == "AgentJoinedConference":
+        return "yellow", f"{msg.get('name') or 'an agent'} joined the conference"
+    if kind == "AgentLeftConference":
+        return "yellow", f"{msg.get('name') or 'an agent'} left the conference"
+    if kind == "TransferToButtonInitiated":
+        return "yellow", "the chat is being transferred"
+    if kind == "CustomEvent":
+        return "dim", f"event {msg.get('type')}: {msg.get('data')}"
+    if kind == "ChasitorSessionData":
+        entries = msg.get("chatMessages") if isinstance(msg.get("chatMessages"), list) else []
+        return "dim", f"session restored after the pod moved it ({len(entries)} transcript entries)"
     return "dim", f"{kind} {json.dumps(msg, ensure_ascii=False, sort_keys=True)}"

@@ -1,0 +1,214 @@
+"""Every visitor command against the sandbox, checked on the wire (the pod's record of what it received)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from liveagent_cli.sandbox import BUTTON_ID, Sandbox
+from tests.conftest import Cli
+
+
+def _established(cli: Cli, *init: str) -> None:
+    assert cli("session").code == 0
+    run = cli("init", *init)
+    assert run.code == 0, run.stderr
+    assert cli("poll", "--until", "ChatEstablished").code == 0
+
+
+def _visitor_events(sandbox: Sandbox, chat: int = 0) -> list[dict]:
+    return [e for e in sandbox.chats()[chat]["events"] if e["from"] == "visitor"]
+
+
+def _last(sandbox: Sandbox, kind: str) -> dict:
+    return [e for e in _visitor_events(sandbox) if e["type"] == kind][-1]["data"]
+
+
+def test_typing_sneak_peek_and_custom_event(cli: Cli, sandbox: Sandbox) -> None:
+    _established(cli)
+    assert cli("typing", "on").code == 0
+    assert cli("typing", "off").code == 0
+    assert cli("sneak-peek", "hel").code == 0
+    assert cli("sneak-peek", "hello", "--position", "2").code == 0
+    assert cli("event", "PromptForCreditCard", "Visa").code == 0
+    kinds = [e["type"] for e in _visitor_events(sandbox)][1:]
+    assert kinds == ["ChasitorTyping", "ChasitorNotTyping", "ChasitorSneakPeek", "ChasitorSneakPeek", "CustomEvent"]
+    peeks = [e["data"] for e in _visitor_events(sandbox) if e["type"] == "ChasitorSneakPeek"]
+    assert peeks == [{"position": 3, "text": "hel"}, {"position": 2, "text": "hello"}]
+    assert _last(sandbox, "CustomEvent") == {"type": "PromptForCreditCard", "data": "Visa"}
+    posts = [r for r in sandbox.requests() if r["method"] == "POST"]
+    assert [int(r["headers"]["x-liveagent-sequence"]) for r in posts] == list(range(1, 7))
+    assert cli("typing", "maybe").code == 2
+
+
+def test_breadcrumb_with_and_without_a_session(cli: Cli, sandbox: Sandbox) -> None:
+    assert cli("breadcrumb", "https://example.com/pricing").code == 0
+    bare = sandbox.requests()[-1]
+    assert bare["path"].endswith("/Visitor/Breadcrumb") and "x-liveagent-affinity" not in bare["headers"]
+    _established(cli)
+    assert cli("breadcrumb", "https://example.com/checkout").code == 0
+    assert _last(sandbox, "Breadcrumb") == {"location": "https://example.com/checkout"}
+
+
+def test_menus_are_answered_by_number(cli: Cli, sandbox: Sandbox) -> None:
+    _established(cli)
+    assert cli("choose", "1").code == 2, "no menu yet"
+    sandbox.agent_action(sandbox.chats()[0]["id"], "menu", items=["Billing", "Tech support"])
+    shown = cli("poll", "--until", "RichMessage")
+    assert "1) Billing  2) Tech support" in shown.stdout
+    assert cli("choose", "3").code == 2
+    assert cli("choose", "2").code == 0
+    assert (
+        _last(sandbox, "RichMessage")["actions"][0] == {"type": "ChatWindowMenu", "index": 1, "text": "Tech support"}
+        or _last(sandbox, "RichMessage")["actions"][0]["index"] == 1
+    )
+
+
+def test_an_agents_file_request_answered_with_upload_ends_in_success(
+    cli: Cli, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    _established(cli)
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF-1.4 " + bytes(range(256)) * 4000)  # ~1 MB, binary
+    assert cli("upload", str(report)).code == 2, "no file was asked for yet"
+    sandbox.agent_action(sandbox.chats()[0]["id"], "request-file")
+    asked = cli("poll", "--until", "FileTransfer")
+    assert "asked for a file" in asked.stdout
+    run = cli("upload", str(report), "--json")
+    assert run.code == 0, run.stderr
+    assert json.loads(run.stdout)["bytes"] == report.stat().st_size
+    done = cli("poll", "--until", "FileTransfer", "--json")
+    assert [json.loads(x)["message"]["type"] for x in done.stdout.splitlines()] == ["Success"]
+    [stored] = sandbox.chats()[0]["files"]
+    import hashlib
+
+    assert stored["name"] == "report.pdf" and stored["sha256"] == hashlib.sha256(report.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "flags", "needle"),
+    [
+        ("empty.txt", b"", [], "is empty"),
+        ("tool.exe", b"MZ", [], "unlikely to accept"),
+        ("missing.txt", None, [], "no such file"),
+    ],
+)
+def test_upload_checks_the_file_before_sending(
+    cli: Cli, sandbox: Sandbox, tmp_path: Path, name: str, content: bytes | None, flags: list[str], needle: str
+) -> None:
+    _established(cli)
+    sandbox.agent_action(sandbox.chats()[0]["id"], "request-file")
+    cli("poll", "--until", "FileTransfer")
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    run = cli("upload", str(path), *flags)
+    assert run.code == 2 and needle in run.stderr
+    assert sandbox.chats()[0]["files"] == []
+
+
+def test_availability_and_visitor_settings(cli: Cli, sandbox: Sandbox) -> None:
+    run = cli("availability", "--json")
+    assert run.code == 0 and json.loads(run.stdout)["available"] is True
+    request = sandbox.requests()[-1]
+    assert request["query"]["Availability.needEstimatedWaitTime"] == "1"
+    assert set(request["headers"]) & {"x-liveagent-affinity", "x-liveagent-session-key"} == set()
+    settings = json.loads(cli("visitor-settings", "--json").stdout)
+    assert settings["buttons"][0]["id"] == BUTTON_ID and settings["buttons"][0]["isAvailable"] is True
+    sandbox.set_agent("busy")
+    none = cli("availability")
+    assert none.code == 7 and "unavailable" in none.stdout and "no agent is online" in none.stderr
+
+
+def test_init_routing_and_prechat_options_on_the_wire(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    prechat = tmp_path / "prechat.toml"
+    prechat.write_text(
+        '[[details]]\nlabel = "Email"\nvalue = "ada@example.com"\n\n'
+        '[[entities]]\nentityName = "Contact"\n'
+        'entityFieldsMaps = [{fieldName = "Email", label = "Email", doFind = true, isExactMatch = true, '
+        "doCreate = false}]\n"
+    )
+    assert cli("session").code == 0
+    run = cli(
+        "init",
+        "--prechat-file",
+        str(prechat),
+        "--prechat",
+        "Plan=Gold",
+        "--prechat-hidden",
+        "Token=t0k",
+        "--transcript-field",
+        "Email=Email__c",
+        "--agent-id",
+        "0055g00000AGENT",
+        "--fallback",
+        "--button-override",
+        "0055g00000AGENT_5735g000000SBOX",
+        "--visitor-name",
+        "Ada",
+    )
+    assert run.code == 0, run.stderr
+    body = _last(sandbox, "ChasitorInit")
+    assert body["agentId"] == "0055g00000AGENT" and body["doFallback"] is True
+    assert body["buttonOverrides"] == ["0055g00000AGENT_5735g000000SBOX"]
+    assert [(d["label"], d["displayToAgent"], d["transcriptFields"]) for d in body["prechatDetails"]] == [
+        ("Email", True, ["Email__c"]),
+        ("Plan", True, []),
+        ("Token", False, []),
+    ]
+    assert body["prechatEntities"][0]["entityName"] == "Contact"
+
+
+def test_a_bad_prechat_file_is_refused_before_anything_is_sent(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    prechat = tmp_path / "prechat.toml"
+    prechat.write_text('[[details]]\nlabel = "Email"\nvalue = "x"\n\n[[entities]]\nentityName = "case"\n')
+    cli("session")
+    run = cli("init", "--prechat-file", str(prechat))
+    assert run.code == 3 and f"{prechat}:6:" in run.stderr and "'Case'" in run.stderr
+    assert not [r for r in sandbox.requests() if r["method"] == "POST"]
+    assert cli("init", "--fallback").code == 2
+
+
+def test_two_named_sessions_chat_side_by_side(cli: Cli, sandbox: Sandbox) -> None:
+    sandbox.set_agent("manual")
+    for name in ("a", "b"):
+        assert cli("session", "--session", name).code == 0
+        assert cli("init", "--session", name, "--visitor-name", name.upper()).code == 0
+    chats = {c["visitorName"]: c["id"] for c in sandbox.chats()}
+    for who in ("A", "B"):
+        sandbox.agent_action(chats[who], "accept")
+        sandbox.agent_action(chats[who], "say", text=f"hello {who}")
+    heard = {}
+    for name in ("a", "b"):
+        run = cli("poll", "--session", name, "--until", "ChatMessage", "--json")
+        heard[name] = [json.loads(x)["message"]["text"] for x in run.stdout.splitlines() if '"ChatMessage"' in x]
+    assert heard == {"a": ["hello A"], "b": ["hello B"]}
+    assert cli("send", "--session", "b", "only b").code == 0
+    texts = {c["visitorName"]: c["transcript"] for c in sandbox.chats()}
+    assert texts == {"A": [], "B": ["only b"]}
+
+
+def test_chat_transcript_file_both_sides(cli: Cli, tmp_path: Path) -> None:
+    jsonl, md = tmp_path / "t.jsonl", tmp_path / "t.md"
+    assert cli("chat", "--transcript", str(jsonl), input="hi\n").code == 0
+    entries = [json.loads(x) for x in jsonl.read_text().splitlines()]
+    said = [(e["from"], e["text"]) for e in entries if e["type"] == "ChatMessage"]
+    assert said == [("visitor", "hi"), ("agent", "hi")]
+    assert cli("chat", "--transcript", str(md), input="hello\n").code == 0
+    text = md.read_text()
+    assert "**You:** hello" in text and "**Sandbox Agent:** hello" in text
+
+
+def test_config_profiles_and_status_sources(cli: Cli, sandbox: Sandbox, isolated_env: Path) -> None:
+    assert cli("config", "set", "local", "pod", sandbox.pod_url).code == 0
+    assert cli("config", "set", "local", "org_id", "bogus").code == 3, "a bad id is refused before it is written"
+    assert cli("config", "set", "local", "nonsense", "x").code == 2
+    assert json.loads(cli("config", "list", "--json").stdout) == {"profiles": ["local"]}
+    shown = json.loads(cli("config", "show", "local", "--json", LIVEAGENT_POD="").stdout)
+    assert shown["settings"]["pod"] == {"value": sandbox.pod_url, "source": "profile local"}
+    assert cli("session", "--profile", "local", LIVEAGENT_POD="").code == 0
+    status = cli("status")
+    assert "(profile local)" in status.stdout
+    assert json.loads(cli("status", "--json").stdout)["sources"]["pod"] == "profile local"
