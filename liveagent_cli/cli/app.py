@@ -1,29 +1,46 @@
-"""The `liveagent` Typer app: registers the command groups and runs them."""
+"""The `liveagent` Typer app, built for the one command being run.
+
+Typer turns every registered command into a Click command up front (about 16 ms for ours) and each command
+module pulls in its own imports, so `run` looks at the command name first and builds an app holding only
+that command (pip's `commands_dict` trick). `--help`, completion and unknown names get the whole app.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from typing import Annotated
 
 import typer
 
 from liveagent_cli import __version__
-from liveagent_cli.cli import actions, config, sandbox, visitor
 
-app = typer.Typer(
-    name="liveagent",
-    help="Drive the visitor side of Salesforce's Live Agent (Chat) REST API from the shell, "
-    "with a sandbox pod built in.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-app.registered_commands.extend(visitor.app.registered_commands)
-app.registered_commands.extend(actions.app.registered_commands)
-app.add_typer(config.app, name="config")
-app.add_typer(sandbox.app, name="sandbox")
+# command name -> module under liveagent_cli.cli; groups (with subcommands) are added whole
+COMMANDS: dict[str, str] = {
+    "session": "visitor",
+    "init": "visitor",
+    "poll": "visitor",
+    "send": "visitor",
+    "end": "visitor",
+    "chat": "visitor",
+    "status": "status",
+    "typing": "actions",
+    "sneak-peek": "actions",
+    "event": "actions",
+    "choose": "actions",
+    "breadcrumb": "actions",
+    "upload": "actions",
+    "reconnect": "actions",
+    "availability": "actions",
+    "visitor-settings": "actions",
+    "smoke": "checks",
+    "doctor": "checks",
+    "config": "config",
+    "sandbox": "sandbox",
+}
+GROUPS = frozenset({"config", "sandbox"})
+HELP = "Drive the visitor side of Salesforce's Live Agent (Chat) REST API from the shell, with a sandbox pod built in."
 
 
 def _version(value: bool) -> None:
@@ -32,8 +49,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
-def main(
+def _main(
     version: Annotated[
         bool, typer.Option("--version", help="print the version and exit", callback=_version, is_eager=True)
     ] = False,
@@ -41,14 +57,48 @@ def main(
     """Drive the visitor side of Salesforce's Live Agent (Chat) REST API from the shell."""
 
 
+def build_app(only: str | None = None) -> typer.Typer:
+    """The app with every command, or with just `only` when it names one."""
+    app = typer.Typer(
+        name="liveagent",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_main)
+    names = [only] if only in COMMANDS else list(COMMANDS)
+    for name in names:
+        module = importlib.import_module(f"liveagent_cli.cli.{COMMANDS[name]}")
+        if name in GROUPS:
+            app.add_typer(module.app, name=name)
+        else:
+            app.registered_commands.extend(c for c in module.app.registered_commands if c.name == name)
+    return app
+
+
+def _command_name(argv: list[str]) -> str | None:
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg
+        if arg in ("-h", "--help", "--version"):
+            return None
+    return None
+
+
 def run() -> int:
+    only = None
     if "_LIVEAGENT_COMPLETE" in os.environ:
         # shell completion (completions/ holds the scripts); Typer wires Click's completion only on request
         from typer._completion_classes import completion_init
 
         completion_init()
+    else:
+        only = _command_name(sys.argv[1:])
     try:
-        app()
+        build_app(only)()
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0

@@ -13,13 +13,16 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from liveagent_cli.core.errors import ExitCode, LiveAgentError
 from liveagent_cli.core.output import Output
 from liveagent_cli.core.redact import Redactor
+
+if TYPE_CHECKING:
+    from liveagent_cli.flows.context import Context
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -134,3 +137,14 @@ def visitor_command(app: typer.Typer, name: str, **kwargs: Any) -> Callable[[F],
         return func
 
     return decorate
+
+
+def show_fields(ctx: Context, info: dict[str, Any]) -> None:
+    """Key/value lines for people; one JSON object with --json."""
+    if ctx.out.json_mode:
+        ctx.out.data(info)
+        return
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        if value is not None and value != "":
+            ctx.out.text(f"{key.ljust(width)}  {value}")

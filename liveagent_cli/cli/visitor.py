@@ -8,22 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from liveagent_cli.cli.common import visitor_command
+from liveagent_cli.cli.common import show_fields, visitor_command
 from liveagent_cli.cli.init_options import resolve_init, with_init_options
 from liveagent_cli.core.errors import UsageError
 from liveagent_cli.flows.context import Context
 
 app = typer.Typer()
-
-
-def _fields(ctx: Context, info: dict[str, Any]) -> None:
-    if ctx.out.json_mode:
-        ctx.out.data(info)
-        return
-    width = max(len(k) for k in info)
-    for key, value in info.items():
-        if value is not None and value != "":
-            ctx.out.text(f"{key.ljust(width)}  {value}")
 
 
 @visitor_command(app, "session")
@@ -32,12 +22,13 @@ def session_cmd(
     replace: Annotated[bool, typer.Option("--replace", help="replace a live session stored under this name")] = False,
 ) -> None:
     """Open a Live Agent session and store it (GET System/SessionId)."""
-    from liveagent_cli.flows.steps import describe_state, open_session
+    from liveagent_cli.flows.describe import describe_state
+    from liveagent_cli.flows.steps import open_session
 
     state = open_session(ctx, replace=replace)
     info = describe_state(state, ctx.store.name, show_secrets=not ctx.out.redactor.enabled)
     keep = ("session", "pod", "id", "affinity", "client_poll_timeout", "key")
-    _fields(ctx, {k: info[k] for k in keep if k in info})
+    show_fields(ctx, {k: info[k] for k in keep if k in info})
     ctx.out.note("next: `liveagent init` to ask for an agent")
 
 
@@ -173,21 +164,3 @@ def _stdin_lines() -> Any:
             yield raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise UsageError(f"stdin is not valid UTF-8 (byte {exc.start} of a line)", hint="send UTF-8 text") from None
-
-
-@visitor_command(app, "status")
-def status_cmd(ctx: Context) -> None:
-    """Show the stored session: pod, ids, ack, next sequence, affinity, age (key hidden)."""
-    from liveagent_cli.flows.steps import describe_state
-
-    state = ctx.store.load()
-    info = describe_state(state, ctx.store.name, show_secrets=not ctx.out.redactor.enabled)
-    if ctx.out.json_mode:
-        ctx.out.data(info)
-        return
-    sources = info.pop("sources", {})
-    info.pop("age_seconds", None)
-    for name, source in sources.items():  # say where each stored setting came from
-        if name in info:
-            info[name] = f"{info[name]}  ({source})"
-    _fields(ctx, info)

@@ -1,4 +1,4 @@
-"""A tiny client for the sandbox's control API (`/_sandbox/`), used by `liveagent sandbox agent`.
+"""A tiny client for the sandbox's control API (`/_sandbox/`), used by `liveagent sandbox agent|fault`.
 
 It speaks plain JSON over urllib: the control API is not the Live Agent API, and keeping it apart from
 `client.py` keeps the sandbox and the Live Agent client independent of each other.
@@ -19,16 +19,32 @@ TIMEOUT = 10.0
 
 
 def control_base(pod: str) -> str:
-    """`http://HOST:PORT/chat/rest/` → `http://HOST:PORT/_sandbox/`."""
+    """`http://HOST:PORT/chat/rest/` → `http://HOST:PORT/_sandbox/` (the second pod prefix works too)."""
     rest = normalize_pod(pod)
-    return rest[: -len("chat/rest/")] + "_sandbox/"
+    base = rest[: -len("chat/rest/")]
+    if base.endswith("/pod2/"):
+        base = base[: -len("pod2/")]
+    return base + "_sandbox/"
 
 
-def agent_action(pod: str, chat: str, action: str, *, text: str | None = None, reason: str = "agent") -> dict[str, Any]:
-    body: dict[str, Any] = {"action": action, "reason": reason}
-    if text is not None:
-        body["text"] = text
+def agent_action(pod: str, chat: str, action: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`POST /_sandbox/chats/{chat}/agent {"action": action, **fields}`; returns the control API's answer."""
+    body: dict[str, Any] = {"action": action, **(fields or {})}
     return _call("POST", control_base(pod) + f"chats/{quote(chat, safe='')}/agent", body)
+
+
+def add_fault(pod: str, spec: str) -> dict[str, Any]:
+    return _call("POST", control_base(pod) + "faults", {"spec": spec})
+
+
+def list_faults(pod: str) -> list[dict[str, Any]]:
+    faults = _call("GET", control_base(pod) + "faults").get("faults")
+    return [f for f in faults if isinstance(f, dict)] if isinstance(faults, list) else []
+
+
+def clear_faults(pod: str, rule_id: int | None = None) -> dict[str, Any]:
+    suffix = f"/{rule_id}" if rule_id is not None else ""
+    return _call("DELETE", control_base(pod) + "faults" + suffix)
 
 
 def _call(method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -43,6 +59,8 @@ def _call(method: str, url: str, body: dict[str, Any] | None = None) -> dict[str
             raise UsageError(detail or "the sandbox refused the action", hint="name the chat with --chat ID") from None
         if exc.code == 404:
             raise UsageError(detail or "no such chat or control route", hint="is --pod a liveagent sandbox?") from None
+        if exc.code == 400:
+            raise UsageError(detail or "the sandbox refused the request") from None
         raise ApiError(f"the sandbox answered HTTP {exc.code}: {detail}", status=exc.code) from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)

@@ -7,7 +7,6 @@ redactor, so the session key cannot leak by accident.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import IO, Any
@@ -47,6 +46,8 @@ class Output:
     # -- stdout: data ------------------------------------------------------------------------------------
     def data(self, obj: Any) -> None:
         """One JSON document (or NDJSON line) on stdout, flushed at once."""
+        import json
+
         self._write(self.stdout, json.dumps(obj, ensure_ascii=False) + "\n")
 
     def text(self, line: str, style: str = "") -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 
@@ -41,7 +40,8 @@ def describe(item: dict[str, Any], agent: str = "agent") -> tuple[str, str]:
     if kind == "ChatRequestFail":
         return "red", f"no agent took the chat ({msg.get('reason') or 'unknown'})"
     if kind == "RichMessage":
-        items = msg.get("items") if isinstance(msg.get("items"), list) else []
+        raw_items = msg.get("items")
+        items: list[Any] = raw_items if isinstance(raw_items, list) else []
         labels = [str(i.get("text", i) if isinstance(i, dict) else i) for i in items]
         header = f"{msg.get('header')}: " if msg.get("header") else f"{agent} offers a menu: "
         return "bold cyan", header + "  ".join(f"{n}) {label}" for n, label in enumerate(labels, 1))
@@ -59,6 +59,9 @@ def describe(item: dict[str, Any], agent: str = "agent") -> tuple[str, str]:
     if kind == "CustomEvent":
         return "dim", f"event {msg.get('type')}: {msg.get('data')}"
     if kind == "ChasitorSessionData":
-        entries = msg.get("chatMessages") if isinstance(msg.get("chatMessages"), list) else []
+        raw_entries = msg.get("chatMessages")
+        entries: list[Any] = raw_entries if isinstance(raw_entries, list) else []
         return "dim", f"session restored after the pod moved it ({len(entries)} transcript entries)"
+    import json
+
     return "dim", f"{kind} {json.dumps(msg, ensure_ascii=False, sort_keys=True)}"

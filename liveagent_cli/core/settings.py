@@ -6,7 +6,6 @@ is easy to spot.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import tomllib
@@ -134,6 +133,8 @@ def resolve(
 def is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
+    import ipaddress
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -12,15 +12,12 @@ import contextlib
 import fcntl
 import os
 import re
-import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
-
-import tomli_w
 
 from liveagent_cli.core.errors import SessionGoneError, StateError, UsageError
 
@@ -159,6 +156,10 @@ class StateStore:
 
     def save(self, state: SessionState) -> None:
         """Atomically replace the file: a reader sees the old state or the new one, never a mix."""
+        import tempfile
+
+        import tomli_w  # only writers pay for these
+
         self._ensure_dir()
         state.updated_at = time.time()
         payload = _HEADER + tomli_w.dumps({"schema": SCHEMA, "session": state.to_toml()})

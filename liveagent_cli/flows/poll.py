@@ -26,9 +26,9 @@ LOCK_RETRY = 0.05
 
 @dataclass
 class PollResult:
-    """What a poll run saw: the message types in order and how the chat stands."""
+    """What a poll run saw: the message types that arrived and how the chat stands."""
 
-    types: list[str] = field(default_factory=list)
+    types: set[str] = field(default_factory=set)  # a set, so a follower's memory stays flat
     ended: str | None = None  # "ChatEnded" or "ChatRequestFail"
     end_reason: str = ""
 
@@ -86,7 +86,7 @@ class Poller:
         if batch is not None:
             for item in batch.messages:
                 self.on_message(item, self.channel.state)
-                result.types.append(item["type"])
+                result.types.add(item["type"])
                 if item["type"] in END_TYPES:
                     result.ended = item["type"]
                     msg = item.get("message") or {}
@@ -120,7 +120,7 @@ def run_poll(
             batch = poller.poll_once(deadline)
             if batch is not None or not deadline.expired():
                 poller.deliver(batch, result)
-            if wanted & set(result.types):
+            if wanted & result.types:
                 return result
             if result.ended:
                 _raise_for_end(result, wanted)

@@ -14,6 +14,7 @@ from liveagent_cli.core.state import SessionState
 from liveagent_cli.flows.channel import POST_TIMEOUT, Channel, backoff
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.deadline import Deadline, give_up_seconds
+from liveagent_cli.flows.describe import age
 
 if TYPE_CHECKING:
     from liveagent_cli.core.client import LiveAgentClient
@@ -28,7 +29,7 @@ def open_session(ctx: Context, *, replace: bool = False) -> SessionState:
             old = ctx.store.load()
             if old.chat != "ended":
                 raise UsageError(
-                    f"session {ctx.store.name!r} already holds a chat ({old.chat}, {_age(old)} old)",
+                    f"session {ctx.store.name!r} already holds a chat ({old.chat}, {age(old)} old)",
                     hint="end it with `liveagent end`, pick another with --session NAME, or pass --replace",
                 )
         client = ctx.client(pod, api_version)
@@ -133,45 +134,3 @@ def end_chat(ctx: Context, reason: str) -> tuple[SessionState, bool]:
     with ctx.store.lock():
         ctx.store.delete()
     return state, still_open
-
-
-def _age(state: SessionState) -> str:
-    seconds = max(0, int(time.time() - state.created_at))
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h"
-
-
-def describe_state(state: SessionState, name: str, *, show_secrets: bool) -> dict[str, Any]:
-    """What `status` shows: everything but the key, unless asked."""
-    info: dict[str, Any] = {
-        "session": name,
-        "pod": state.pod,
-        "id": state.id,
-        "chat": state.chat,
-        "ack": state.ack,
-        "next_sequence": state.sequence + 1,
-        "affinity": state.affinity,
-        "offset": state.offset,
-        "api_version": state.api_version,
-        "client_poll_timeout": state.client_poll_timeout,
-        "age_seconds": round(time.time() - state.created_at, 1),
-        "age": _age(state),
-    }
-    for name_, value in (
-        ("org_id", state.org_id),
-        ("deployment_id", state.deployment_id),
-        ("button_id", state.button_id),
-        ("visitor_name", state.visitor_name),
-        ("agent", state.agent_name),
-        ("ended_reason", state.ended_reason),
-    ):
-        if value:
-            info[name_] = value
-    if state.sources:
-        info["sources"] = dict(state.sources)
-    if show_secrets:
-        info["key"] = state.key
-    return info

@@ -1,0 +1,104 @@
+"""`smoke` (the CI check) and `doctor` (a deployment's preflight)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from liveagent_cli.cli.common import visitor_command
+from liveagent_cli.cli.init_options import resolve_init, with_init_options
+from liveagent_cli.core.errors import ExitCode, LiveAgentError
+from liveagent_cli.core.state import StateStore
+from liveagent_cli.flows.context import Context
+
+app = typer.Typer()
+MARKS = {"passed": "✓", "failed": "✗", "skipped": "-", "warn": "!", "ok": "✓", "fail": "✗", "info": "·"}
+
+
+@visitor_command(app, "smoke")
+@with_init_options
+def smoke_cmd(
+    ctx: Context,
+    *,
+    init: dict[str, Any],
+    expect: Annotated[
+        str | None, typer.Option("--expect", metavar="REGEX", help="require an agent reply matching REGEX")
+    ] = None,
+    probe: Annotated[
+        str | None, typer.Option("--probe", metavar="TEXT", help="the message to send (default: a timestamped probe)")
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", metavar="FILE", help="write a JUnit XML report, one testcase per step")
+    ] = None,
+    accept_timeout: Annotated[
+        float, typer.Option("--accept-timeout", metavar="SECONDS", help="wait this long for an agent", min=0.0)
+    ] = 120.0,
+    reply_timeout: Annotated[
+        float, typer.Option("--reply-timeout", metavar="SECONDS", help="wait this long for the reply", min=0.0)
+    ] = 30.0,
+    skip_availability: Annotated[
+        bool, typer.Option("--skip-availability", help="do not check Visitor/Availability first")
+    ] = False,
+) -> None:
+    """The CI check: availability, session, init, wait for an agent, send a probe, (expect a reply,) end."""
+    from liveagent_cli.flows.smoke import SmokeOptions, StepResult, run_smoke, write_junit
+
+    if ctx.store.name == "default" and not os.environ.get("LIVEAGENT_SESSION"):
+        ctx.store = StateStore(ctx.store.directory, f"smoke-{os.getpid()}")  # never touch the user's chat
+    if not init.get("visitor_name"):
+        init["visitor_name"] = "liveagent smoke"
+    options = SmokeOptions(
+        probe=probe or f"liveagent smoke probe {time.strftime('%Y-%m-%dT%H:%M:%S')}",
+        expect=expect,
+        accept_timeout=accept_timeout,
+        reply_timeout=reply_timeout,
+        init=resolve_init(ctx, init),
+        check_availability=not skip_availability,
+    )
+
+    def show(step: StepResult) -> None:
+        if not ctx.out.json_mode:
+            style = {"passed": "green", "failed": "bold red", "skipped": "dim"}[step.status]
+            ctx.out.text(f"{MARKS[step.status]} {step.name:<12} {step.seconds:6.2f} s  {step.detail}", style)
+
+    results = run_smoke(ctx, options, show)
+    failure = next((r for r in results if r.status == "failed"), None)
+    if junit is not None:
+        write_junit(junit, results, str(ctx.settings.get("pod") or ""))
+    if ctx.out.json_mode:
+        code = int(failure.error.code) if failure and failure.error else 0
+        ctx.out.data({"ok": failure is None, "exit_code": code, "steps": [r.as_json() for r in results]})
+    if failure is not None and failure.error is not None:
+        raise failure.error
+    ctx.out.note("smoke check passed")
+
+
+@visitor_command(app, "doctor")
+def doctor_cmd(
+    ctx: Context,
+    prechat_file: Annotated[
+        Path | None, typer.Option("--prechat-file", metavar="FILE", help="also check this pre-chat file")
+    ] = None,
+) -> None:
+    """Preflight a deployment's settings: ids, TLS, API version, Settings, Availability, SwitchServer."""
+    from liveagent_cli.flows.doctor import run_doctor
+
+    checks = run_doctor(ctx, prechat_file)
+    if ctx.out.json_mode:
+        ctx.out.data({"ok": all(c.status != "fail" for c in checks), "checks": [c.as_json() for c in checks]})
+    else:
+        width = max(len(c.name) for c in checks)
+        for c in checks:
+            style = {"ok": "green", "fail": "bold red", "warn": "yellow", "info": "dim"}[c.status]
+            ctx.out.text(f"{MARKS[c.status]} {c.name.ljust(width)}  {c.detail}", style)
+    failed = [c for c in checks if c.status == "fail"]
+    if failed:
+        worst = failed[0]
+        error = worst.error or LiveAgentError(worst.detail)
+        if worst.error is None:
+            error.code = ExitCode.CONFIG
+        raise error

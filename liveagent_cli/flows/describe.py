@@ -1,0 +1,53 @@
+"""What `session` and `status` show of a stored session: everything but the key, unless asked.
+
+Kept apart from the steps so `status` imports nothing that talks to a pod.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from liveagent_cli.core.state import SessionState
+
+
+def age(state: SessionState) -> str:
+    seconds = max(0, int(time.time() - state.created_at))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def describe_state(state: SessionState, name: str, *, show_secrets: bool) -> dict[str, Any]:
+    """What `status` shows: everything but the key, unless asked."""
+    info: dict[str, Any] = {
+        "session": name,
+        "pod": state.pod,
+        "id": state.id,
+        "chat": state.chat,
+        "ack": state.ack,
+        "next_sequence": state.sequence + 1,
+        "affinity": state.affinity,
+        "offset": state.offset,
+        "api_version": state.api_version,
+        "client_poll_timeout": state.client_poll_timeout,
+        "age_seconds": round(time.time() - state.created_at, 1),
+        "age": age(state),
+    }
+    for name_, value in (
+        ("org_id", state.org_id),
+        ("deployment_id", state.deployment_id),
+        ("button_id", state.button_id),
+        ("visitor_name", state.visitor_name),
+        ("agent", state.agent_name),
+        ("ended_reason", state.ended_reason),
+    ):
+        if value:
+            info[name_] = value
+    if state.sources:
+        info["sources"] = dict(state.sources)
+    if show_secrets:
+        info["key"] = state.key
+    return info
