@@ -1,4 +1,5 @@
-"""`liveagent sandbox`: run the built-in pod in the foreground, or around one command (`exec`)."""
+"""`liveagent sandbox`: run the built-in pod in the foreground, around one command (`exec`), or drive it
+(`agent`, `fault`) through its control API."""
 
 from __future__ import annotations
 
@@ -18,31 +19,81 @@ app = typer.Typer(
     help="The built-in sandbox pod: a faithful local Live Agent pod for tests, CI and demos.",
     no_args_is_help=True,
 )
+fault_app = typer.Typer(help="Add, list and clear fault rules of a running sandbox.", no_args_is_help=True)
+app.add_typer(fault_app, name="fault")
 
 Host = Annotated[str, typer.Option("--host", help="address to bind; loopback unless --allow-remote")]
 Port = Annotated[int, typer.Option("--port", help="port to bind (0 picks a free one)", min=0, max=65535)]
-Agent = Annotated[str, typer.Option("--agent", help="echo, manual, busy")]
+Agent = Annotated[str, typer.Option("--agent", help="echo, manual, busy or script:FILE (a TOML script)")]
 AcceptAfter = Annotated[float, typer.Option("--accept-after", help="seconds before the echo agent accepts", min=0.0)]
 PollHold = Annotated[float, typer.Option("--poll-hold", help="seconds an idle long poll is held before 204", min=0.0)]
+ConnectionTimeout = Annotated[
+    float,
+    typer.Option("--connection-timeout", help="seconds without polls before a session expires", min=0.001),
+]
+Faults = Annotated[
+    list[str] | None,
+    typer.Option("--fault", help="KIND[:key=value,...], repeatable; e.g. 503:every=4", metavar="SPEC"),
+]
+LogFile = Annotated[
+    str | None, typer.Option("--log", help="append one JSON line per exchange (keys redacted)", metavar="FILE")
+]
 AllowRemote = Annotated[bool, typer.Option("--allow-remote", help="allow binding a non-loopback address")]
-Seed = Annotated[int | None, typer.Option("--seed", help="make ids, keys and tokens reproducible", metavar="N")]
+Seed = Annotated[int | None, typer.Option("--seed", help="reproducible ids, keys, tokens and p= faults", metavar="N")]
 Debug = Annotated[bool, typer.Option("--debug", help="traceback with errors")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no notes on stderr")]
+PodOption = Annotated[
+    str | None, typer.Option("--pod", help="the sandbox's pod URL [env LIVEAGENT_POD]", metavar="URL")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print what the control API returns, as JSON")]
 
 
 def _config(
-    host: str, port: int, agent: str, accept_after: float, poll_hold: float, allow_remote: bool, seed: int | None
+    *,
+    host: str,
+    port: int,
+    agent: str,
+    accept_after: float,
+    poll_hold: float,
+    connection_timeout: float,
+    faults: list[str] | None,
+    log_file: str | None,
+    allow_remote: bool,
+    seed: int | None,
 ) -> Any:
+    """The sandbox's configuration, checked: a bad --fault or --agent is a usage error, a bad script file or
+    an unwritable --log a configuration error."""
     from liveagent_cli.sandbox import SandboxConfig
+    from liveagent_cli.sandbox.agents import AGENT_NAMES, agent_spec
+    from liveagent_cli.sandbox.faults import FaultSpecError, parse_fault
+    from liveagent_cli.sandbox.script import ScriptError
 
-    if agent not in ("echo", "manual", "busy"):
-        raise UsageError(f"unknown agent {agent!r}", hint="choose echo, manual or busy")
+    for spec in faults or []:
+        try:
+            parse_fault(spec)
+        except FaultSpecError as exc:
+            raise UsageError(str(exc), hint="e.g. --fault 503:every=4 or --fault drop:path=Messages,times=1") from None
+    try:
+        agent_spec(agent, accept_after=accept_after)
+    except ScriptError as exc:
+        raise ConfigError(str(exc), hint="see README, 'The sandbox pod', for the script format") from None
+    except ValueError as exc:
+        raise UsageError(str(exc), hint="choose " + ", ".join(AGENT_NAMES)) from None
+    if log_file:
+        try:
+            with open(log_file, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise ConfigError(f"cannot write the log file {log_file}: {exc.strerror or exc}") from None
     return SandboxConfig(
         host=host,
         port=port,
         agent=agent,
         accept_after=accept_after,
         poll_hold=poll_hold,
+        connection_timeout=connection_timeout,
+        faults=tuple(faults or ()),
+        log_file=log_file,
         allow_remote=allow_remote,
         seed=seed,
     )
@@ -55,23 +106,37 @@ def serve_cmd(
     agent: Agent = "echo",
     accept_after: AcceptAfter = 1.0,
     poll_hold: PollHold = 30.0,
+    connection_timeout: ConnectionTimeout = 150.0,
+    fault: Faults = None,
+    log: LogFile = None,
     allow_remote: AllowRemote = False,
     seed: Seed = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Run the sandbox pod in the foreground until Ctrl-C; prints its Chat API endpoint on stdout."""
+    """Run the sandbox pod in the foreground until Ctrl-C; prints its Chat API endpoint on stdout when ready."""
     out = make_output(False, quiet, False)
 
     def body() -> None:
         from liveagent_cli.sandbox import serve_forever
 
-        config = _config(host, port, agent, accept_after, poll_hold, allow_remote, seed)
+        config = _config(
+            host=host,
+            port=port,
+            agent=agent,
+            accept_after=accept_after,
+            poll_hold=poll_hold,
+            connection_timeout=connection_timeout,
+            faults=fault,
+            log_file=log,
+            allow_remote=allow_remote,
+            seed=seed,
+        )
 
         def ready(pod_url: str) -> None:
             out.text(pod_url)
             out.note(f"sandbox pod ready ({agent} agent); try: LIVEAGENT_POD={pod_url} liveagent session")
-            out.note("Ctrl-C stops it")
+            out.note(f"control API: {pod_url.removesuffix('chat/rest/')}_sandbox/health; Ctrl-C stops it")
 
         try:
             serve_forever(config, ready)
@@ -92,14 +157,18 @@ def exec_cmd(
     agent: Agent = "echo",
     accept_after: AcceptAfter = 1.0,
     poll_hold: PollHold = 30.0,
+    connection_timeout: ConnectionTimeout = 150.0,
+    fault: Faults = None,
+    log: LogFile = None,
     seed: Seed = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """Start a sandbox on a free port, run COMMAND with LIVEAGENT_POD and the ids set, stop it, exit with its status.
 
-    Unless LIVEAGENT_STATE_DIR is set, COMMAND gets a fresh temporary state folder, so it never meets
-    (or clobbers) the sessions you keep for real pods.
+    The pod is ready before COMMAND starts, and stopped whatever happens: COMMAND failing, Ctrl-C or SIGTERM
+    (passed on to COMMAND; a second one kills it). Unless LIVEAGENT_STATE_DIR is set, COMMAND gets a fresh
+    temporary state folder, so it never meets (or clobbers) the sessions you keep for real pods.
     """
     out = make_output(False, quiet, False)
     code: list[int] = [0]
@@ -109,15 +178,26 @@ def exec_cmd(
 
         if not command:
             raise UsageError("no command given", hint="liveagent sandbox exec -- ./my-script.sh")
-        config = _config("127.0.0.1", 0, agent, accept_after, poll_hold, False, seed)
+        config = _config(
+            host="127.0.0.1",
+            port=0,
+            agent=agent,
+            accept_after=accept_after,
+            poll_hold=poll_hold,
+            connection_timeout=connection_timeout,
+            faults=fault,
+            log_file=log,
+            allow_remote=False,
+            seed=seed,
+        )
         tmp = None
         env = dict(os.environ)
         if not env.get("LIVEAGENT_STATE_DIR"):
             tmp = tempfile.mkdtemp(prefix="liveagent-sandbox-")
             env["LIVEAGENT_STATE_DIR"] = tmp
         sandbox = Sandbox(config)
-        sandbox.start()
         try:
+            sandbox.start()
             env.update(
                 {
                     "LIVEAGENT_POD": sandbox.pod_url,
@@ -140,16 +220,22 @@ def exec_cmd(
 
 
 def _run_child(command: list[str], env: dict[str, str]) -> int:
-    """Run the child to completion; Ctrl-C and SIGTERM are passed on to it rather than killing us first."""
+    """Run the child to completion. Ctrl-C and SIGTERM are passed on to it rather than killing us first, so
+    the pod outlives the child and is stopped after it; a second signal kills a child that ignores the first."""
     try:
         child = subprocess.Popen(command, env=env)
     except FileNotFoundError:
         raise UsageError(f"command not found: {command[0]}") from None
     except PermissionError:
         raise UsageError(f"command not executable: {command[0]}") from None
+    received: list[int] = []
 
     def forward(signum: int, _frame: Any) -> None:
-        child.send_signal(signum)
+        received.append(signum)
+        if len(received) > 1:
+            child.kill()
+        else:
+            child.send_signal(signum)
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -162,21 +248,70 @@ def _run_child(command: list[str], env: dict[str, str]) -> int:
     return status
 
 
-AGENT_ACTIONS = ("accept", "say", "typing", "not-typing", "end")
+# action -> (the control API field its words fill, how many words: "1" one, "?" optional, "+" one or more)
+AGENT_ACTIONS: dict[str, tuple[str, str] | None] = {
+    "accept": None,
+    "say": ("text", "+"),
+    "typing": None,
+    "not-typing": None,
+    "transfer": ("name", "?"),
+    "join": ("name", "+"),
+    "leave": ("name", "+"),
+    "menu": ("items", "+"),
+    "event": ("type", "+"),
+    "request-file": None,
+    "cancel-file": None,
+    "end": None,
+}
+
+
+def _agent_fields(action: str, words: list[str], reason: str) -> dict[str, Any]:
+    """The control API body for `sandbox agent ACTION WORDS...`; UsageError when the words do not fit."""
+    if action not in AGENT_ACTIONS:
+        raise UsageError(f"unknown agent action {action!r}", hint="choose " + ", ".join(AGENT_ACTIONS))
+    shape = AGENT_ACTIONS[action]
+    if shape is None:
+        if words:
+            raise UsageError(f"`{action}` takes no arguments (got {' '.join(words)!r})")
+        return {"reason": reason} if action == "end" else {}
+    field, arity = shape
+    if arity == "+" and not words:
+        example = {"say": 'say "Hello"', "menu": 'menu "Billing" "Tech support"', "event": "event TYPE DATA"}
+        hint = "liveagent sandbox agent " + example.get(action, f"{action} NAME")
+        raise UsageError(f"`{action}` needs {field}", hint=hint)
+    if action == "menu":
+        return {"items": words}
+    if action == "event":
+        if len(words) > 2:
+            raise UsageError("`event` takes TYPE and DATA (quote DATA if it has spaces)")
+        return {"type": words[0], "data": words[1] if len(words) > 1 else ""}
+    return {field: " ".join(words)} if words else {}
+
+
+def _pod(pod: str | None) -> str:
+    target = pod or os.environ.get("LIVEAGENT_POD")
+    if not target:
+        raise ConfigError("no sandbox pod is named", hint="pass --pod URL or set LIVEAGENT_POD")
+    return target
 
 
 @app.command("agent")
 def agent_cmd(
-    action: Annotated[str, typer.Argument(help="accept, say, typing, not-typing, end", metavar="ACTION")],
-    text: Annotated[str | None, typer.Argument(help="what `say` says", metavar="[TEXT]", show_default=False)] = None,
+    action: Annotated[str, typer.Argument(help=", ".join(AGENT_ACTIONS), metavar="ACTION")],
+    words: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="say TEXT, transfer [NAME], join|leave NAME, menu ITEM..., event TYPE DATA",
+            metavar="[ARGS]...",
+            show_default=False,
+        ),
+    ] = None,
     chat: Annotated[
         str | None, typer.Option("--chat", help="the chat's session id; default: the only open chat", metavar="ID")
     ] = None,
     reason: Annotated[str, typer.Option("--reason", help="ChatEnded reason for `end`", metavar="TEXT")] = "agent",
-    pod: Annotated[
-        str | None, typer.Option("--pod", help="the sandbox's pod URL [env LIVEAGENT_POD]", metavar="URL")
-    ] = None,
-    json_: Annotated[bool, typer.Option("--json", help="print the chat as the control API returns it")] = False,
+    pod: PodOption = None,
+    json_: JsonOption = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -186,18 +321,84 @@ def agent_cmd(
     def body() -> None:
         from liveagent_cli.core.control import agent_action
 
-        if action not in AGENT_ACTIONS:
-            raise UsageError(f"unknown agent action {action!r}", hint="choose " + ", ".join(AGENT_ACTIONS))
-        if action == "say" and not text:
-            raise UsageError("`say` needs the text to say", hint='liveagent sandbox agent say "Hello"')
-        target = pod or os.environ.get("LIVEAGENT_POD")
-        if not target:
-            raise ConfigError("no sandbox pod is named", hint="pass --pod URL or set LIVEAGENT_POD")
-        result = agent_action(target, chat or "_only", action, text=text, reason=reason)
+        fields = _agent_fields(action, list(words or []), reason)
+        result = agent_action(_pod(pod), chat or "_only", action, fields)
         if out.json_mode:
             out.data(result)
+            return
+        chat_view = result.get("chat") or {}
+        out.note(f"agent: {action} on chat {chat_view.get('id')} (now {chat_view.get('state')})")
+        if "fileToken" in result:
+            out.text(str(result["fileToken"]))
+
+    guarded(out, debug, body)
+
+
+@fault_app.command("add")
+def fault_add_cmd(
+    spec: Annotated[str, typer.Argument(help="KIND[:key=value,...], e.g. 503:every=4", metavar="SPEC")],
+    pod: PodOption = None,
+    json_: JsonOption = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Add a fault rule to a running sandbox; prints its id."""
+    out = make_output(json_, quiet, False)
+
+    def body() -> None:
+        from liveagent_cli.core.control import add_fault
+        from liveagent_cli.sandbox.faults import FaultSpecError, parse_fault
+
+        try:
+            parse_fault(spec)
+        except FaultSpecError as exc:
+            raise UsageError(str(exc), hint="e.g. 503:every=4, drop:when=before,path=ChatMessage") from None
+        rule = add_fault(_pod(pod), spec)
+        if out.json_mode:
+            out.data(rule)
         else:
-            chat_view = result.get("chat") or {}
-            out.note(f"agent: {action} on chat {chat_view.get('id')} (now {chat_view.get('state')})")
+            out.text(str(rule.get("id")))
+            out.note(f"fault {rule.get('id')}: {rule.get('spec')}")
+
+    guarded(out, debug, body)
+
+
+@fault_app.command("list")
+def fault_list_cmd(
+    pod: PodOption = None, json_: JsonOption = False, quiet: Quiet = False, debug: Debug = False
+) -> None:
+    """The fault rules in force: id, spec, how many requests each applied to and how often it fired."""
+    out = make_output(json_, quiet, False)
+
+    def body() -> None:
+        from liveagent_cli.core.control import list_faults
+
+        rules = list_faults(_pod(pod))
+        if out.json_mode:
+            out.data(rules)
+            return
+        for rule in rules:
+            out.text(f"{rule.get('id')}\t{rule.get('spec')}\tseen={rule.get('seen')}\tfired={rule.get('fired')}")
+        if not rules:
+            out.note("no fault rules")
+
+    guarded(out, debug, body)
+
+
+@fault_app.command("clear")
+def fault_clear_cmd(
+    rule_id: Annotated[int | None, typer.Argument(help="one rule's id; default: all", metavar="[ID]")] = None,
+    pod: PodOption = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Remove one fault rule, or all of them."""
+    out = make_output(False, quiet, False)
+
+    def body() -> None:
+        from liveagent_cli.core.control import clear_faults
+
+        result = clear_faults(_pod(pod), rule_id)
+        out.note(f"removed {result.get('removed', 0)} fault rule(s)")
 
     guarded(out, debug, body)

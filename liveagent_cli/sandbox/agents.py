@@ -1,17 +1,17 @@
-"""Agent behaviours: who answers the visitor inside the sandbox.
+"""Agent behaviours: who answers the visitor inside the sandbox (`--agent`).
 
-An agent is created per chat at ChasitorInit (`AgentFactory(chat) -> agent`) and told what the visitor
-does (`on_init`, `on_visitor_message`, `on_end`); it acts only through its `AgentChat` (request_success,
-accept, say, typing, end, later). That keeps behaviours free of HTTP and of the pod's bookkeeping, so a
-scripted TOML agent is one more class, and the control API can drive any chat (`sandbox agent say`)
+An agent is created per chat at ChasitorInit and told what the visitor does (`on_init`, `on_established`,
+`on_visitor_event`, `on_end`); it acts only through its `AgentChat`. That keeps behaviours free of HTTP and
+of the pod's bookkeeping, so the scripted agent is one more class, and the control API can drive any chat
 whatever its behaviour.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from liveagent_cli.sandbox.pod import AgentBehaviour, AgentChat, AgentFactory, ChatState
+from liveagent_cli.sandbox.agentchat import AgentChat, AgentSpec
+from liveagent_cli.sandbox.script import load_script
+from liveagent_cli.sandbox.script_agent import ScriptAgent
+from liveagent_cli.sandbox.session import ChatState, VisitorEvent
 
 
 class Agent:
@@ -23,8 +23,11 @@ class Agent:
     def on_init(self) -> None:
         """The visitor's ChasitorInit arrived; the chat is queued."""
 
-    def on_visitor_message(self, text: str) -> None:
-        """The visitor sent a ChatMessage (only possible once established)."""
+    def on_established(self) -> None:
+        """An agent accepted the chat (ChatEstablished is queued)."""
+
+    def on_visitor_event(self, event: VisitorEvent) -> None:
+        """The visitor sent a message, typed, chose a menu item, uploaded a file..."""
 
     def on_end(self, by: str, reason: str) -> None:
         """The chat ended (`by`: visitor, agent, pod, timeout or reset); pending `later` calls are dropped."""
@@ -38,22 +41,23 @@ class EchoAgent(Agent):
         self.accept_after = accept_after
 
     def on_init(self) -> None:
-        self.chat.request_success(estimated_wait_time=round(self.accept_after))
+        self.chat.request_success()
         self.chat.later(self.accept_after, self._accept)
 
     def _accept(self) -> None:
         if self.chat.state is ChatState.QUEUED:
             self.chat.accept()
 
-    def on_visitor_message(self, text: str) -> None:
-        self.chat.say(text)
+    def on_visitor_event(self, event: VisitorEvent) -> None:
+        if event.type == "ChatMessage":
+            self.chat.say(event.text)
 
 
 class ManualAgent(Agent):
     """Stays queued until the control API says `accept`; says only what the control API tells it to."""
 
     def on_init(self) -> None:
-        self.chat.request_success(estimated_wait_time=-1)
+        self.chat.request_success()
 
 
 class BusyAgent(Agent):
@@ -63,19 +67,21 @@ class BusyAgent(Agent):
         self.chat.request_fail("Unavailable")
 
 
-AGENT_NAMES = ("echo", "manual", "busy")
+AGENT_NAMES = ("echo", "manual", "busy", "script:FILE")
 
 
-def agent_factory(name: str, *, accept_after: float = 1.0) -> AgentFactory:
-    """The factory for a `--agent` name; ValueError names the valid ones."""
-    factories: dict[str, Callable[[AgentChat], AgentBehaviour]] = {
-        "echo": lambda chat: EchoAgent(chat, accept_after),
-        "manual": ManualAgent,
-        "busy": BusyAgent,
-    }
-    factory = factories.get(name)
-    if factory is None:
-        if name.startswith("script:"):
-            raise ValueError("scripted agents (script:FILE) are not supported yet; use echo, manual or busy")
-        raise ValueError(f"unknown agent {name!r}; use one of: {', '.join(AGENT_NAMES)}")
-    return factory
+def agent_spec(name: str, *, accept_after: float = 1.0) -> AgentSpec:
+    """The behaviour a `--agent` value names; ValueError (a ScriptError for scripts) says what is wrong."""
+    if name == "echo":
+        return AgentSpec(name, lambda chat: EchoAgent(chat, accept_after), expected_wait=accept_after)
+    if name == "manual":
+        return AgentSpec(name, ManualAgent)
+    if name == "busy":
+        return AgentSpec(name, BusyAgent, available=False)
+    if name.startswith("script:"):
+        path = name.removeprefix("script:")
+        if not path:
+            raise ValueError("script: needs a file, e.g. --agent script:bot.toml")
+        script = load_script(path, default_accept_after=accept_after)
+        return AgentSpec(name, lambda chat: ScriptAgent(chat, script), expected_wait=script.accept_after)
+    raise ValueError(f"unknown agent {name!r}; use one of: {', '.join(AGENT_NAMES)}")

@@ -1,20 +1,22 @@
-"""The control API under `/_sandbox/`: readiness, inspection, reset, and driving the simulated agent.
+"""The control API under `/_sandbox/`: readiness, inspection, reset, faults, and driving the simulated agent.
 
-It needs none of the Live Agent headers. Session keys never appear in its output: chats are named by
-the SessionId `id`, and any string a visitor sent that contains its own key (the seed article's client
-puts the key in ChasitorInit's `sessionId`) is shown with the key replaced by `<redacted>`.
+It needs none of the Live Agent headers, and faults never apply to it. Session keys never appear in its
+output: chats are named by the SessionId `id`, and any key inside what a visitor sent (the seed article's
+client puts it in ChasitorInit's `sessionId`) shows as `<redacted>`.
 
 Routes:
-  GET  /_sandbox/health              200 {"status": "ok", ...}: readiness and settings
-  GET  /_sandbox/chats               200 {"chats": [chat...]}: live chats, then ended ones, oldest first;
-                                     `transcript` is the texts the visitor sent, `events` both directions
-  GET  /_sandbox/chats/{id}          200 chat, 404 unknown id
-  POST /_sandbox/chats/{id}/agent    {"action": accept|say|typing|not-typing|end, "text"?, "reason"?}
-                                     `_only` as id means the only open chat (409 when none or several)
-  POST /_sandbox/reset               200 {"status": "ok", "ended": N}: forget every session, chat, request
-  GET  /_sandbox/requests            200 {"requests": [...]}: the Chat API requests received, in arrival
-                                     order (method, path, query, headers, status), keys redacted
-  POST /_sandbox/settings            {"agent"?, "acceptAfter"?}: for chats initialised from now on
+  GET    /_sandbox/health               200 {"status": "ok", ...}: readiness, settings, ids, counts
+  GET    /_sandbox/chats                200 {"chats": [chat...]}: live chats, then ended ones, oldest first
+  GET    /_sandbox/chats/{id}           200 chat, 404 unknown id
+  POST   /_sandbox/chats/{id}/agent     {"action": ..., ...}: see ACTIONS; `_only` = the only open chat
+  GET    /_sandbox/queues               200 {"queues": {buttonId: [chat ids in order]}}
+  GET    /_sandbox/breadcrumbs          200 {"breadcrumbs": [...]}: those sent without a session key
+  GET    /_sandbox/requests             200 {"requests": [...]}: the visitor's requests, in arrival order
+  GET    /_sandbox/faults               200 {"faults": [rule...]} with how often each applied and fired
+  POST   /_sandbox/faults               {"spec": "503:every=4"} or {"kind": "503", "every": 4}: 201 rule
+  DELETE /_sandbox/faults[/{id}]        clears all rules, or one (404 unknown id)
+  POST   /_sandbox/settings             {"agent"?, "acceptAfter"?}: for chats initialised from now on
+  POST   /_sandbox/reset                forgets every session, chat, breadcrumb and journalled request
 """
 
 from __future__ import annotations
@@ -22,44 +24,59 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from liveagent_cli.sandbox.chatapi import parse_json_object
+from liveagent_cli.sandbox.agentchat import AgentChat
+from liveagent_cli.sandbox.errors import BadRequest, InvalidState, NotFound, PodError
+from liveagent_cli.sandbox.faults import Faults, FaultSpecError, fault_from_json
 from liveagent_cli.sandbox.httpd import Request, Response, error_response, json_response
-from liveagent_cli.sandbox.pod import (
-    AgentChat,
-    BadRequest,
-    InvalidState,
-    NotFound,
-    Pod,
-    PodError,
-    Session,
-    TranscriptEntry,
-)
+from liveagent_cli.sandbox.nouns import parse_json_object
+from liveagent_cli.sandbox.pod import Pod
+from liveagent_cli.sandbox.redact import redact_value
+from liveagent_cli.sandbox.session import Event, Session
 
 ONLY = "_only"
-ROUTES = ["GET health", "GET chats", "GET chats/{id}", "POST chats/{id}/agent", "POST reset", "GET requests",
-          "POST settings"]
-ACTIONS = ("accept", "say", "typing", "not-typing", "end")
-_REDACTED = "<redacted>"
+ROUTES = [
+    "GET health",
+    "GET chats",
+    "GET chats/{id}",
+    "POST chats/{id}/agent",
+    "GET queues",
+    "GET breadcrumbs",
+    "GET requests",
+    "GET faults",
+    "POST faults",
+    "DELETE faults",
+    "DELETE faults/{id}",
+    "POST settings",
+    "POST reset",
+]
+# action -> the body fields it needs (besides "action")
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "accept": (),
+    "say": ("text",),
+    "typing": (),
+    "not-typing": (),
+    "transfer": (),
+    "join": ("name",),
+    "leave": ("name",),
+    "menu": ("items",),
+    "event": ("type",),
+    "request-file": (),
+    "cancel-file": (),
+    "end": (),
+}
+TRANSFER_DEFAULT = "Tier 2 Agent"
 
 
-def _redact(value: Any, key: str) -> Any:
-    if isinstance(value, str):
-        return value.replace(key, _REDACTED) if key in value else value
-    if isinstance(value, dict):
-        return {k: _redact(v, key) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v, key) for v in value]
-    return value
-
-
-def chat_view(session: Session, *, transcript: bool = True) -> dict[str, Any]:
+def chat_view(session: Session, *, events: bool = True) -> dict[str, Any]:
     """A chat as the control API shows it: no session key, ever."""
     init = session.init or {}
     view: dict[str, Any] = {
         "id": session.id,
         "state": session.state.value,
         "live": not session.removed,
-        "agent": session.agent_name or None,
+        "agent": session.agent_kind or None,
+        "agentName": session.agent_name or None,
+        "conference": list(session.conference),
         "visitorName": session.visitor_name,
         "affinityToken": session.affinity,
         "organizationId": init.get("organizationId"),
@@ -72,98 +89,31 @@ def chat_view(session: Session, *, transcript: bool = True) -> dict[str, Any]:
         "pollsHeld": session.polls_held,
         "lastSequence": session.last_sequence,
         "acked": session.acked,
-        "pending": len(session.outbox),
+        "pending": session.pending,
+        "moved": session.relocated,
+        "reconnects": session.reconnects,
+        "fileRequested": session.file_token is not None,
+        "files": [
+            {"name": u.name, "contentType": u.content_type, "size": u.size, "sha256": u.sha256, "at": u.at_ms}
+            for u in session.uploads
+        ],
     }
-    if transcript:
-        key = session.key
+    if events:
         view["transcript"] = [
-            _redact(e.data.get("text"), key)
-            for e in session.transcript if e.sender == "visitor" and e.type == "ChatMessage"
+            e.data.get("text") for e in session.events if e.sender == "visitor" and e.type == "ChatMessage"
         ]
-        view["events"] = [_entry(e, key) for e in session.transcript]
-        if session.transcript_dropped:
-            view["eventsDropped"] = session.transcript_dropped
-    return view
-
-
-def _entry(entry: TranscriptEntry, key: str) -> dict[str, Any]:
-    shown: dict[str, Any] = {"from": entry.sender, "type": entry.type, "data": _redact(entry.data, key),
-                             "at": entry.at_ms}
-    if entry.n is not None:
-        shown["n"] = entry.n
+        view["events"] = [_event(e) for e in session.events]
+        if session.events_dropped:
+            view["eventsDropped"] = session.events_dropped
+    shown: dict[str, Any] = redact_value(view, session.key)
     return shown
 
 
-class ControlAPI:
-    def __init__(self, pod: Pod, info: Callable[[Request], dict[str, Any]],
-                 journal: Callable[[], list[dict[str, Any]]],
-                 configure: Callable[[dict[str, Any]], dict[str, Any]], reset: Callable[[], int]) -> None:
-        self.pod = pod
-        self.info = info  # the runtime's settings and addresses, for /health
-        self.journal = journal  # the wire requests the pod received, keys redacted
-        self.configure = configure  # changes settings at run time (agent, accept_after)
-        self.reset_all = reset  # forgets sessions, chats and the journal
-
-    async def handle(self, request: Request, segments: list[str]) -> Response:
-        """`segments` is the path below `/_sandbox/`, split on `/` with empty parts dropped."""
-        route, allowed = self._route(segments)
-        if route is None:
-            return error_response(404, f"unknown control resource /_sandbox/{'/'.join(segments)}",
-                                  routes=ROUTES)
-        if request.method != allowed:
-            response = error_response(405, f"{request.method} is not allowed here; use {allowed}")
-            response.headers.append(("Allow", allowed))
-            return response
-        try:
-            return route(request, segments)
-        except PodError as exc:
-            return error_response(exc.status, exc.message)
-
-    def _route(self, segments: list[str]) -> tuple[Callable[[Request, list[str]], Response] | None, str]:
-        match segments:
-            case ["health"]:
-                return self.health, "GET"
-            case ["chats"]:
-                return self.chats, "GET"
-            case ["chats", _]:
-                return self.chat, "GET"
-            case ["chats", _, "agent"]:
-                return self.agent, "POST"
-            case ["reset"]:
-                return self.reset, "POST"
-            case ["requests"]:
-                return self.requests, "GET"
-            case ["settings"]:
-                return self.settings, "POST"
-        return None, ""
-
-    def health(self, request: Request, segments: list[str]) -> Response:
-        open_chats = len(self.pod.open_chats())
-        return json_response(200, {"status": "ok", **self.info(request), "sessions": self.pod.session_count,
-                                   "openChats": open_chats})
-
-    def chats(self, request: Request, segments: list[str]) -> Response:
-        return json_response(200, {"chats": [chat_view(s) for s in self.pod.sessions()]})
-
-    def chat(self, request: Request, segments: list[str]) -> Response:
-        return json_response(200, chat_view(find_chat(self.pod, segments[1])))
-
-    def reset(self, request: Request, segments: list[str]) -> Response:
-        return json_response(200, {"status": "ok", "ended": self.reset_all()})
-
-    def agent(self, request: Request, segments: list[str]) -> Response:
-        body = parse_json_object(request.body, required=True)
-        session = perform_agent_action(self.pod, segments[1], body.get("action"), text=body.get("text"),
-                                       reason=body.get("reason", "agent"))
-        view = chat_view(session, transcript=False)
-        return json_response(200, {"status": "ok", "action": body.get("action"), "chat": view})
-
-    def requests(self, request: Request, segments: list[str]) -> Response:
-        return json_response(200, {"requests": self.journal()})
-
-    def settings(self, request: Request, segments: list[str]) -> Response:
-        body = parse_json_object(request.body, required=True)
-        return json_response(200, {"status": "ok", **self.configure(body)})
+def _event(event: Event) -> dict[str, Any]:
+    shown: dict[str, Any] = {"from": event.sender, "type": event.type, "data": event.data, "at": event.at_ms}
+    if event.n is not None:
+        shown["n"] = event.n
+    return shown
 
 
 def find_chat(pod: Pod, chat_id: str) -> Session:
@@ -182,24 +132,168 @@ def find_chat(pod: Pod, chat_id: str) -> Session:
     return session
 
 
-def perform_agent_action(pod: Pod, chat_id: str, action: Any, *, text: Any = None,
-                         reason: Any = "agent") -> Session:
-    """What `sandbox agent ACTION` does, for the HTTP route and the in-process API alike."""
-    if action not in ACTIONS:
+def _string(fields: dict[str, Any], name: str, action: str, *, default: str | None = None) -> str:
+    value = fields.get(name, default)
+    if not isinstance(value, str) or (not value and name != "data" and name != "text"):
+        raise BadRequest(f"`{action}` needs a string `{name}`")
+    return value
+
+
+def perform_agent_action(pod: Pod, chat_id: str, action: Any, fields: dict[str, Any]) -> tuple[Session, dict[str, Any]]:
+    """What `sandbox agent ACTION` does, for the HTTP route and the in-process API alike.
+
+    Returns the chat and what the action produced (the file token of `request-file`).
+    """
+    if not isinstance(action, str) or action not in ACTIONS:
         raise BadRequest(f"`action` must be one of: {', '.join(ACTIONS)}")
+    for name in ACTIONS[action]:
+        if name not in fields:
+            raise BadRequest(f"`{action}` needs `{name}`")
     session = find_chat(pod, chat_id)
     chat: AgentChat = pod.agent_chat(session)
+    produced: dict[str, Any] = {}
     if action == "accept":
         chat.accept()
     elif action == "say":
-        if not isinstance(text, str):
-            raise BadRequest("`say` needs a string `text`")
-        chat.say(text)
+        chat.say(_string(fields, "text", action))
     elif action in ("typing", "not-typing"):
         chat.typing(action == "typing")
+    elif action == "transfer":
+        chat.transfer(_string(fields, "name", action, default=TRANSFER_DEFAULT))
+    elif action == "join":
+        chat.join(_string(fields, "name", action))
+    elif action == "leave":
+        chat.leave(_string(fields, "name", action))
+    elif action == "menu":
+        items, kind, header = fields.get("items"), fields.get("menuType", "ChatWindowMenu"), fields.get("header")
+        if not isinstance(items, list) or not isinstance(kind, str) or not (header is None or isinstance(header, str)):
+            raise BadRequest("`menu` needs `items` (an array of strings), optional `menuType` and `header` strings")
+        chat.menu(items, kind=kind, header=header)
+    elif action == "event":
+        chat.event(_string(fields, "type", action), _string(fields, "data", action, default=""))
+    elif action == "request-file":
+        produced["fileToken"] = chat.request_file()
+    elif action == "cancel-file":
+        chat.cancel_file()
     else:
-        if not isinstance(reason, str) or not reason:
-            raise BadRequest("`reason` must be a non-empty string")
-        chat.end(reason)
-    return session
+        chat.end(_string(fields, "reason", action, default="agent"))
+    return session, produced
 
+
+class ControlAPI:
+    def __init__(
+        self,
+        pod: Pod,
+        faults: Faults,
+        info: Callable[[Request], dict[str, Any]],
+        journal: Callable[[], list[dict[str, Any]]],
+        configure: Callable[[dict[str, Any]], dict[str, Any]],
+        reset: Callable[[], int],
+    ) -> None:
+        self.pod = pod
+        self.faults = faults
+        self.info = info  # the runtime's settings and addresses, for /health
+        self.journal = journal  # the visitor's requests, keys redacted
+        self.configure = configure  # changes settings at run time (agent, acceptAfter)
+        self.reset_all = reset  # forgets sessions, chats and the journal
+
+    async def handle(self, request: Request, segments: list[str]) -> Response:
+        """`segments` is the path below `/_sandbox/`, split on `/` with empty parts dropped."""
+        routes = self._routes(segments)
+        if routes is None:
+            return error_response(404, f"unknown control resource /_sandbox/{'/'.join(segments)}", routes=ROUTES)
+        route = routes.get(request.method)
+        if route is None:
+            allow = ", ".join(sorted(routes))
+            response = error_response(405, f"{request.method} is not allowed here; use {allow}")
+            response.headers.append(("Allow", allow))
+            return response
+        try:
+            return route(request, segments)
+        except PodError as exc:
+            return error_response(exc.status, exc.message)
+        except FaultSpecError as exc:
+            return error_response(400, str(exc))
+
+    def _routes(self, segments: list[str]) -> dict[str, Callable[[Request, list[str]], Response]] | None:
+        match segments:
+            case ["health"]:
+                return {"GET": self.health}
+            case ["chats"]:
+                return {"GET": self.chats}
+            case ["chats", _]:
+                return {"GET": self.chat}
+            case ["chats", _, "agent"]:
+                return {"POST": self.agent}
+            case ["queues"]:
+                return {"GET": self.queues}
+            case ["breadcrumbs"]:
+                return {"GET": self.breadcrumbs}
+            case ["requests"]:
+                return {"GET": self.requests}
+            case ["faults"]:
+                return {"GET": self.list_faults, "POST": self.add_fault, "DELETE": self.clear_faults}
+            case ["faults", _]:
+                return {"DELETE": self.remove_fault}
+            case ["settings"]:
+                return {"POST": self.settings}
+            case ["reset"]:
+                return {"POST": self.reset}
+        return None
+
+    def health(self, request: Request, segments: list[str]) -> Response:
+        return json_response(
+            200,
+            {
+                "status": "ok",
+                **self.info(request),
+                "sessions": self.pod.session_count,
+                "openChats": len(self.pod.open_chats()),
+                "faults": len(self.faults.rules()),
+            },
+        )
+
+    def chats(self, request: Request, segments: list[str]) -> Response:
+        return json_response(200, {"chats": [chat_view(s) for s in self.pod.sessions()]})
+
+    def chat(self, request: Request, segments: list[str]) -> Response:
+        return json_response(200, chat_view(find_chat(self.pod, segments[1])))
+
+    def agent(self, request: Request, segments: list[str]) -> Response:
+        body = parse_json_object(request.body, required=True)
+        session, produced = perform_agent_action(self.pod, segments[1], body.get("action"), body)
+        return json_response(
+            200, {"status": "ok", "action": body.get("action"), **produced, "chat": chat_view(session, events=False)}
+        )
+
+    def queues(self, request: Request, segments: list[str]) -> Response:
+        return json_response(200, {"queues": self.pod.queues.view()})
+
+    def breadcrumbs(self, request: Request, segments: list[str]) -> Response:
+        return json_response(200, {"breadcrumbs": list(self.pod.breadcrumbs)})
+
+    def requests(self, request: Request, segments: list[str]) -> Response:
+        return json_response(200, {"requests": self.journal()})
+
+    def list_faults(self, request: Request, segments: list[str]) -> Response:
+        return json_response(200, {"faults": [r.view() for r in self.faults.rules()]})
+
+    def add_fault(self, request: Request, segments: list[str]) -> Response:
+        rule = self.faults.add(fault_from_json(parse_json_object(request.body, required=True)))
+        return json_response(201, rule.view())
+
+    def clear_faults(self, request: Request, segments: list[str]) -> Response:
+        return json_response(200, {"status": "ok", "removed": self.faults.clear()})
+
+    def remove_fault(self, request: Request, segments: list[str]) -> Response:
+        raw = segments[1]
+        if not raw.isdigit() or not self.faults.remove(int(raw)):
+            raise NotFound(f"no fault rule with id {raw}")
+        return json_response(200, {"status": "ok", "removed": 1})
+
+    def settings(self, request: Request, segments: list[str]) -> Response:
+        body = parse_json_object(request.body, required=True)
+        return json_response(200, {"status": "ok", **self.configure(body)})
+
+    def reset(self, request: Request, segments: list[str]) -> Response:
+        return json_response(200, {"status": "ok", "ended": self.reset_all()})

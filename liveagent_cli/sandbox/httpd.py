@@ -113,6 +113,12 @@ class Response:
     content_type: str | None = None
     headers: list[tuple[str, str]] = field(default_factory=list)
     close: bool = False
+    drop: bool = False  # close the connection without answering at all (fault injection)
+
+
+def dropped() -> Response:
+    """No answer: the connection is closed as if the server (or a proxy) died mid-request."""
+    return Response(0, drop=True)
 
 
 def json_body(payload: Any) -> bytes:
@@ -223,9 +229,11 @@ class HTTPServer:
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         log_target: Callable[[str], str] = lambda path: path,
         server_name: str = "liveagent-sandbox",
+        body_limit: Callable[[str], int] | None = None,
     ) -> None:
         self.handler = handler
         self.max_body = max_body
+        self.body_limit = body_limit  # a per-path limit (the upload servlet takes more than the API)
         self.max_head = max_head
         self.max_headers = max_headers
         self.keepalive_timeout = keepalive_timeout
@@ -305,14 +313,26 @@ class HTTPServer:
             response = await self._call_handler(request)
             await conn.end_request()
             if conn.gone:
-                log.debug("%s %s: client went away after %.0f ms", request.method,
-                          self.log_target(request.path), (time.monotonic() - started) * 1000)
+                log.debug(
+                    "%s %s: client went away after %.0f ms",
+                    request.method,
+                    self.log_target(request.path),
+                    (time.monotonic() - started) * 1000,
+                )
+                return
+            if response.drop:
+                log.debug("%s %s: dropped without an answer", request.method, self.log_target(request.path))
                 return
             keep = request.keep_alive and not response.close and not self._closing
             await self._write(conn, response, keep, request.method == "HEAD", request.http_version)
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("%s %s %d %.1f ms", request.method, self.log_target(request.path), response.status,
-                          (time.monotonic() - started) * 1000)
+                log.debug(
+                    "%s %s %d %.1f ms",
+                    request.method,
+                    self.log_target(request.path),
+                    response.status,
+                    (time.monotonic() - started) * 1000,
+                )
             if not keep:
                 return
 
@@ -365,9 +385,11 @@ class HTTPServer:
         request.peer = conn.peer
         request._conn = conn
         length = _content_length(request.headers)
-        if length > self.max_body:
-            raise HTTPError(413, f"request body of {length} bytes exceeds the {self.max_body}-byte limit",
-                            discard=length - len(buf))
+        limit = self.max_body if self.body_limit is None else self.body_limit(request.path)
+        if length > limit:
+            raise HTTPError(
+                413, f"request body of {length} bytes exceeds the {limit}-byte limit", discard=length - len(buf)
+            )
         if length:
             if len(buf) < length and "100-continue" in request.headers.get("expect", "").lower():
                 conn.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -399,13 +421,14 @@ class HTTPServer:
             absolute = _ABSOLUTE_FORM.match(target)
             if absolute is None:
                 raise HTTPError(400, "malformed request target")
-            target = target[absolute.end():] or "/"
+            target = target[absolute.end() :] or "/"
         raw_path, _, query_string = target.partition("?")
         raw_path = raw_path.partition("#")[0]
         try:
             path = unquote(raw_path, errors="strict")
-            query = parse_qs(query_string.partition("#")[0], keep_blank_values=True, errors="strict",
-                             max_num_fields=100)
+            query = parse_qs(
+                query_string.partition("#")[0], keep_blank_values=True, errors="strict", max_num_fields=100
+            )
         except (UnicodeDecodeError, ValueError):
             raise HTTPError(400, "malformed request target") from None
         if len(lines) - 1 > self.max_headers:
@@ -436,12 +459,15 @@ class HTTPServer:
             raise HTTPError(411, "Transfer-Encoding is not supported: send the body with Content-Length")
         return Request(method, target, path, query, headers, b"", http_version)
 
-    async def _write(self, conn: _Connection, response: Response, keep_alive: bool, head_only: bool,
-                     http_version: tuple[int, int]) -> None:
+    async def _write(
+        self, conn: _Connection, response: Response, keep_alive: bool, head_only: bool, http_version: tuple[int, int]
+    ) -> None:
         status = response.status
         bodyless = status < 200 or status in (204, 304)
-        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"
-                 f"Server: {self.server_name}\r\nDate: {_http_date()}\r\n"]
+        lines = [
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"
+            f"Server: {self.server_name}\r\nDate: {_http_date()}\r\n"
+        ]
         if not bodyless:
             if response.content_type:
                 lines.append(f"Content-Type: {response.content_type}\r\n")

@@ -1,34 +1,31 @@
-"""The pod's protocol state, independent of HTTP: sessions, their outbound queues, polls, sequence, expiry.
+"""The pod's protocol state, independent of HTTP: the sessions, and the rules that the guide and real clients
+describe (section 6 of the reference), with the choices the README documents where both are silent.
 
-Design for many concurrent chats on one event loop: sessions are found by key (and by id) in dicts; a
-held poll waits on a future that the session resolves the moment a message is queued (or the chat goes
-away, or the pod stops), with one timer for the hold time, so nothing sleeps in a loop and an idle chat
-costs no CPU. (A future per waiting poll rather than one asyncio.Event per session: an Event needs a task
-per waiter to combine it with the hold timer and the client's disconnect, and someone must clear it; a
-plain future needs neither.)
+Design for many concurrent chats on one event loop: sessions are found by key (and by id) in dicts; a held
+poll waits on a future that the session resolves the moment a message is queued (or the chat goes away,
+or the pod stops), with one timer for the hold time, so nothing sleeps in a loop and an idle chat costs no
+CPU.
 
-Choices where the API reference is silent (also in the README, "The sandbox pod"):
-- Each queued message gets a per-session number n = 1, 2, 3...; a poll answers every message with n > ack and
-  `sequence` = the highest n in the batch, so a batch is re-delivered until it is acked. `offset` = a random
-  per-session base + that n: it grows, and a later ReconnectSession can map it back to a message.
-- `ack` absent or negative means "no ack information": deliver what was not yet delivered, and treat what was
-  delivered as acked. Acks never move backwards; an ack above the last message acks everything.
-- `X-LIVEAGENT-SEQUENCE` on a Chasitor POST: a repeat of the last accepted number is answered 200 and dropped;
-  any other number (or none) is processed. A POST that fails (4xx/5xx) does not consume its number, so a
-  client that retries with the same number (as Salesforce's Android SDK does) is processed.
-- A session ended by the visitor (ChatEnd, DELETE) leaves a tombstone for a minute, so a retry of that very
+Rules implemented here:
+- sequence: `last_sequence` is the last accepted X-LIVEAGENT-SEQUENCE (0 at start and after a move).
+  N = last+1 is processed; N = last is a duplicate (200, not processed); anything else is 409 `Out of sync
+  Ack. Expected N. Actual last`. No header: processed. A POST that fails does not use up its number.
+- a second long poll while one is held: both get 409, the chat ends (`duplicatePoll`), the session goes.
+  A held poll whose client disconnected does not count (it gets a short grace to be noticed).
+- the pod moving a session (a `503` fault): its token rotates and every request but ReconnectSession gets
+  503 until the visitor reconnects; ReconnectSession answers the current token (resetSequence true after a
+  move); with no 503 before it, 405, except a retry of a ReconnectSession whose answer was lost (no request
+  has used its token yet): that gets the same answer again.
+- expiry: a session whose polls stop for longer than `connection_timeout` is removed (403 from then on).
+- a session ended by the visitor (ChatEnd, DELETE) leaves a tombstone for a minute, so a retry of that very
   ChatEnd (same sequence number, its answer lost) still gets 200; anything else with that key gets 403.
-- A ChasitorInit on a session that already has a chat is answered 200 and ignored (a retried request must not
-  queue a second ChatRequestSuccess).
-- ChatMessage after the chat ended (agent end, ChatRequestFail) is 403: the chat is no longer valid.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import enum
-import json
+import hashlib
 import logging
 import math
 import random
@@ -37,9 +34,22 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
-from liveagent_cli.sandbox.defaults import AGENT_NAME, AGENT_USER_ID, DEFAULT_CONNECTION_TIMEOUT
+from liveagent_cli.sandbox.agentchat import AgentChat, AgentSpec
+from liveagent_cli.sandbox.defaults import AGENT_NAME, DEFAULT_CONNECTION_TIMEOUT, GEO_LOCATION
+from liveagent_cli.sandbox.errors import (
+    AffinityMismatch,
+    BadRequest,
+    DuplicatePoll,
+    Forbidden,
+    NotAllowed,
+    NotEstablished,
+    OutOfSync,
+    SessionInvalid,
+)
+from liveagent_cli.sandbox.queues import ButtonQueue, Queues
+from liveagent_cli.sandbox.session import ChatState, HeldPoll, Outbound, Session, Upload, VisitorEvent, settle
 
 log = logging.getLogger("liveagent_cli.sandbox.pod")
 
@@ -48,92 +58,18 @@ log = logging.getLogger("liveagent_cli.sandbox.pod")
 _SERVER_SUFFIX = "1fa0"
 
 
-class ChatState(enum.StrEnum):
-    NEW = "new"  # SessionId issued, no ChasitorInit yet
-    QUEUED = "queued"  # ChasitorInit accepted, waiting for an agent
-    ESTABLISHED = "established"
-    ENDED = "ended"
-
-
-class PodError(Exception):
-    """A protocol error with the HTTP status the real pod answers it with."""
-
-    status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class BadRequest(PodError):
-    status = 400
-
-
-class SessionInvalid(PodError):
-    status = 403
-
-
-class NotFound(PodError):
-    status = 404
-
-
-class InvalidState(PodError):
-    """An agent action the chat's state does not allow (control API: 409)."""
-
-    status = 409
-
-
-class NotEstablished(PodError):
-    """The docs: requests before ChatEstablished make the server throw and answer 500."""
-
-    status = 500
-
-
-class AffinityMismatch(PodError):
-    status = 503
-
-
 @dataclass(frozen=True, slots=True)
 class PodSettings:
     poll_hold: float = 30.0
     connection_timeout: float = DEFAULT_CONNECTION_TIMEOUT
     tombstone_ttl: float = 60.0
     history_limit: int = 1000
-    transcript_limit: int = 10_000
+    events_limit: int = 10_000
+    duplicate_grace: float = 0.05  # time for a replaced poll's disconnect to be noticed before a 409
 
     @property
     def client_poll_timeout(self) -> int:
         return math.ceil(self.poll_hold) + 10
-
-
-class Outbound(NamedTuple):
-    """A message queued for the visitor; `wire` is its pre-encoded `{"type","message"}` JSON."""
-
-    n: int
-    type: str
-    message: dict[str, Any]
-    wire: bytes
-
-
-class TranscriptEntry(NamedTuple):
-    sender: str  # "visitor" or "pod"
-    type: str
-    data: dict[str, Any]  # the request body the visitor sent, or the message the pod queued
-    at_ms: int
-    n: int | None  # the message number, for what the pod queued
-
-
-class AgentBehaviour(Protocol):
-    """One per chat, created at ChasitorInit; see agents.py."""
-
-    def on_init(self) -> None: ...
-
-    def on_visitor_message(self, text: str) -> None: ...
-
-    def on_end(self, by: str, reason: str) -> None: ...
-
-
-AgentFactory = Callable[["AgentChat"], AgentBehaviour]
 
 
 class SequenceCheck(NamedTuple):
@@ -141,152 +77,70 @@ class SequenceCheck(NamedTuple):
     value: int | None
 
 
-def _encode(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _wall_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _settle(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
-
-
-class Session:
-    """One Live Agent session (SessionId) and the chat inside it."""
-
-    __slots__ = (
-        "id", "key", "affinity", "state", "created_ms", "ended_ms", "last_activity", "last_sequence",
-        "outbox", "next_n", "acked", "delivered", "offset_base", "init", "visitor_name", "transcript",
-        "transcript_dropped", "agent", "agent_name", "timers", "waiters", "polls_held", "removed",
-        "end_reason", "ended_by",
-    )
-
-    def __init__(self, sid: str, key: str, affinity: str, now: float, offset_base: int) -> None:
-        self.id = sid
-        self.key = key
-        self.affinity = affinity
-        self.state = ChatState.NEW
-        self.created_ms = _wall_ms()
-        self.ended_ms: int | None = None
-        self.last_activity = now
-        self.last_sequence: int | None = None
-        self.outbox: deque[Outbound] = deque()
-        self.next_n = 1
-        self.acked = 0
-        self.delivered = 0
-        self.offset_base = offset_base
-        self.init: dict[str, Any] | None = None
-        self.visitor_name = ""
-        self.transcript: list[TranscriptEntry] = []
-        self.transcript_dropped = 0
-        self.agent: AgentBehaviour | None = None
-        self.agent_name = ""
-        self.timers: set[asyncio.TimerHandle] = set()
-        self.waiters: list[asyncio.Future[None]] = []
-        self.polls_held = 0
-        self.removed = False
-        self.end_reason: str | None = None
-        self.ended_by: str | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.state in (ChatState.QUEUED, ChatState.ESTABLISHED)
-
-    def record(self, sender: str, type_: str, data: dict[str, Any], limit: int, n: int | None = None) -> None:
-        if len(self.transcript) >= limit:
-            self.transcript_dropped += 1
-            return
-        self.transcript.append(TranscriptEntry(sender, type_, data, _wall_ms(), n))
-
-    def queue(self, type_: str, message: dict[str, Any]) -> Outbound:
-        """Queue a message for the visitor and wake a held poll at once."""
-        out = Outbound(self.next_n, type_, message, _encode({"type": type_, "message": message}))
-        self.next_n += 1
-        self.outbox.append(out)
-        self.wake()
-        return out
-
-    def wake(self) -> None:
-        waiters, self.waiters = self.waiters, []
-        for fut in waiters:
-            _settle(fut)
-
-    def take(self, ack: int | None) -> list[Outbound]:
-        """Apply an ack and return what the visitor has not acked (or, without ack, not yet received)."""
-        last = self.next_n - 1
-        if ack is None:
-            floor = max(self.acked, self.delivered)
-        else:
-            floor = max(self.acked, min(ack, last))
-        self.acked = floor
-        outbox = self.outbox
-        while outbox and outbox[0].n <= floor:
-            outbox.popleft()
-        if not outbox:
-            return []
-        batch = list(outbox)
-        self.delivered = max(self.delivered, batch[-1].n)
-        return batch
-
-    def cancel_timers(self) -> None:
-        for handle in self.timers:
-            handle.cancel()
-        self.timers.clear()
-
-
 class Pod:
     """All sessions of one sandbox pod. Not thread-safe: everything runs on the pod's event loop."""
 
-    def __init__(self, settings: PodSettings, agent_factory: AgentFactory, agent_name: str,
-                 seed: int | None = None) -> None:
+    def __init__(self, settings: PodSettings, agent: AgentSpec, seed: int | None = None) -> None:
         self.settings = settings
-        self.agent_factory = agent_factory
-        self.agent_name = agent_name
-        self._rng: random.Random = random.Random(seed) if seed is not None else random.SystemRandom()
+        self.agent = agent
+        self.rng: random.Random = random.Random(seed) if seed is not None else random.SystemRandom()
+        self.queues = Queues(lambda: self.agent.expected_wait)
+        self.breadcrumbs: deque[dict[str, Any]] = deque(maxlen=1000)  # those sent without a session
+        self.issued_keys: deque[str] = deque(maxlen=100_000)  # for tests that check no key leaks
         self._by_key: dict[str, Session] = {}
         self._by_id: dict[str, Session] = {}
         self._history: dict[str, Session] = {}  # chats that ended and left, newest last (for the control API)
-        self._tombstones: dict[str, tuple[int | None, float]] = {}  # key -> (last sequence, expiry)
-        self.issued_keys: deque[str] = deque(maxlen=100_000)  # for tests that check no key leaks
+        self._tombstones: dict[str, tuple[int, float]] = {}  # key -> (last sequence, expiry)
         self._closing = False
-
-    # ---- clock -------------------------------------------------------------------------------------------
-
-    def _now(self) -> float:
-        return time.monotonic()
 
     # ---- sessions ----------------------------------------------------------------------------------------
 
-    def set_agent(self, factory: AgentFactory, name: str) -> None:
-        """Chats initialised from now on get this behaviour; running chats keep theirs."""
-        self.agent_factory = factory
-        self.agent_name = name
+    @staticmethod
+    def _now() -> float:
+        return time.monotonic()
 
-    def create_session(self) -> Session:
-        rng = self._rng
-        sid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        secret = base64.b64encode(rng.randbytes(20)).decode("ascii").replace("/", "+")
-        key = f"{sid}!{_wall_ms()}!{secret}"
-        affinity = f"{rng.getrandbits(16):04x}{_SERVER_SUFFIX}"
-        session = Session(sid, key, affinity, self._now(), rng.randrange(10**8, 10**9))
-        self._by_key[key] = session
-        self._by_id[sid] = session
+    def set_agent(self, agent: AgentSpec) -> None:
+        """Chats initialised from now on get this behaviour; running chats keep theirs."""
+        self.agent = agent
+
+    def _new_key(self, sid: str) -> str:
+        secret = base64.b64encode(self.rng.randbytes(20)).decode("ascii").replace("/", "+")
+        key = f"{sid}!{int(time.time() * 1000)}!{secret}"
         self.issued_keys.append(key)
+        return key
+
+    def _new_affinity(self) -> str:
+        return f"{self.rng.getrandbits(16):04x}{_SERVER_SUFFIX}"
+
+    def create_session(self, base_url: str) -> Session:
+        sid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        session = Session(
+            sid, self._new_key(sid), self._new_affinity(), self.rng.randrange(10**8, 10**9), base_url, self._now()
+        )
+        self._by_key[session.key] = session
+        self._by_id[sid] = session
         return session
 
+    def lookup(self, key: str | None) -> Session | None:
+        """The live session a key names, without any check or side effect."""
+        return self._by_key.get(key) if key else None
+
     def resolve(self, key: str | None, affinity: str | None) -> Session:
-        """The session a request's headers name; 403 for no or unknown key, 503 for a wrong affinity token."""
+        """The session a request's headers name; 403 for no or unknown key, 503 for a wrong affinity token.
+
+        The token may be absent or empty (the seed article's client sends none) except while the pod has
+        moved the session: then every request gets 503 until ReconnectSession.
+        """
         if not key:
             raise SessionInvalid("missing X-LIVEAGENT-SESSION-KEY header")
         session = self._by_key.get(key)
         if session is None:
             raise SessionInvalid("unknown, expired or ended session")
-        if affinity and affinity != session.affinity:
-            raise AffinityMismatch("invalid affinity token")
-        session.last_activity = self._now()
+        if session.relocated or (affinity and affinity != session.affinity):
+            session.reconnectable = True
+            raise AffinityMismatch()
+        if affinity:
+            session.token_unconfirmed = False
         return session
 
     def replayed_final_post(self, key: str | None, raw_sequence: str | None) -> bool:
@@ -294,15 +148,16 @@ class Pod:
         if not key or raw_sequence is None:
             return False
         tomb = self._tombstones.get(key)
-        if tomb is None or tomb[0] is None:
-            return False
         try:
-            return int(raw_sequence) == tomb[0]
+            return tomb is not None and int(raw_sequence) == tomb[0]
         except ValueError:
             return False
 
     def find(self, chat_id: str) -> Session | None:
         return self._by_id.get(chat_id) or self._history.get(chat_id)
+
+    def find_live(self, chat_id: str) -> Session | None:
+        return self._by_id.get(chat_id)
 
     def sessions(self) -> Iterator[Session]:
         """Live sessions, then chats that ended and left, oldest first within each."""
@@ -318,127 +173,315 @@ class Pod:
 
     # ---- sequence ----------------------------------------------------------------------------------------
 
-    def check_sequence(self, session: Session, raw: str | None) -> SequenceCheck:
-        """Classify a Chasitor POST by its X-LIVEAGENT-SEQUENCE (the 409 out-of-order rule goes here)."""
+    @staticmethod
+    def check_sequence(session: Session, raw: str | None) -> SequenceCheck:
+        """Classify a Chasitor POST by its X-LIVEAGENT-SEQUENCE: next, duplicate, or 409 out of sync."""
         if raw is None or not raw.strip():
             return SequenceCheck(False, None)
         try:
             value = int(raw)
         except ValueError:
             raise BadRequest("X-LIVEAGENT-SEQUENCE must be an integer") from None
-        if session.last_sequence is not None and value == session.last_sequence:
+        last = session.last_sequence
+        if value == last:
             return SequenceCheck(True, value)
+        if value != last + 1:
+            raise OutOfSync(value, last)
         return SequenceCheck(False, value)
 
     @staticmethod
-    def commit_sequence(session: Session, value: int | None) -> None:
+    def run_numbered(session: Session, value: int | None, action: Callable[[], None]) -> None:
+        """Run a POST's action with its sequence number accepted; a failure gives the number back."""
+        previous = session.last_sequence
         if value is not None:
             session.last_sequence = value
+        try:
+            action()
+        except BaseException:
+            session.last_sequence = previous
+            raise
 
     # ---- visitor requests --------------------------------------------------------------------------------
 
-    def chasitor_init(self, session: Session, body: dict[str, Any], seq: int | None) -> None:
-        session.last_activity = self._now()
+    def chasitor_init(self, session: Session, body: dict[str, Any]) -> None:
         if session.state is not ChatState.NEW:
             log.info("chat %s: ChasitorInit repeated; ignored", session.id)
-            self.commit_sequence(session, seq)
             return
         details = body.get("prechatDetails", [])
         if not isinstance(details, list):
             raise BadRequest("prechatDetails must be an array")
-        self.commit_sequence(session, seq)
         session.init = body
         name = body.get("visitorName")
         session.visitor_name = name if isinstance(name, str) else ""
+        session.button_id = _button_of(body)
+        session.queue_updates = body.get("receiveQueueUpdates") is True
         session.state = ChatState.QUEUED
-        session.record("visitor", "ChasitorInit", body, self.settings.transcript_limit)
-        session.agent_name = self.agent_name
-        session.agent = self.agent_factory(AgentChat(self, session))
-        session.agent.on_init()
+        session.queued_at = self._now()
+        session.record("visitor", "ChasitorInit", body, self.settings.events_limit)
+        session.queue_position = self.queues.of(session.button_id).join(session)
+        spec = self.agent
+        session.agent_kind = spec.name
+        session.agent_name = AGENT_NAME
+        session.agent = spec.factory(AgentChat(self, session))
+        self._guard(session, "on_init", session.agent.on_init)
 
-    def chat_message(self, session: Session, text: str, seq: int | None) -> None:
-        session.last_activity = self._now()
+    def require_established(self, session: Session, noun: str) -> None:
         if session.state is ChatState.ENDED:
             raise SessionInvalid("the chat has ended")
         if session.state is not ChatState.ESTABLISHED:
-            raise NotEstablished("no agent has accepted this chat yet (wait for ChatEstablished)")
-        self.commit_sequence(session, seq)
-        session.record("visitor", "ChatMessage", {"text": text}, self.settings.transcript_limit)
-        if session.agent is not None:
-            session.agent.on_visitor_message(text)
+            raise NotEstablished(f"{noun} before ChatEstablished: no agent has accepted this chat yet")
 
-    def chat_end(self, session: Session, reason: str, seq: int | None) -> None:
+    def visitor_event(self, session: Session, event: VisitorEvent) -> None:
+        """A visitor action inside an established chat (message, typing, sneak peek, event, menu choice...)."""
+        self.require_established(session, event.type)
+        if event.type == "RichMessage":
+            event = self._resolve_menu_choice(session, event)
+        session.record("visitor", event.type, event.data, self.settings.events_limit)
+        agent = session.agent
+        if agent is not None:
+            self._guard(session, "on_visitor_event", lambda: agent.on_visitor_event(event))
+
+    @staticmethod
+    def _resolve_menu_choice(session: Session, event: VisitorEvent) -> VisitorEvent:
+        """Name the items the visitor chose (by index into the menu of that type the agent sent last)."""
+        actions = []
+        for action in event.data["actions"]:
+            items = session.menus.get(action["type"], [])
+            index = action["index"]
+            actions.append({**action, "text": items[index] if 0 <= index < len(items) else None})
+        first = next((a["text"] for a in actions if a["text"] is not None), "")
+        return VisitorEvent(event.type, {"actions": actions}, first)
+
+    def chat_end(self, session: Session, reason: str) -> None:
         """The visitor ends the chat: no ChatEnded is queued for it, and the session is gone."""
-        self.commit_sequence(session, seq)
-        session.record("visitor", "ChatEnd", {"reason": reason}, self.settings.transcript_limit)
+        session.record("visitor", "ChatEnd", {"reason": reason}, self.settings.events_limit)
         self._remove(session, by="visitor", reason=reason)
 
     def delete_session(self, session: Session) -> None:
-        session.record("visitor", "DeleteSession", {}, self.settings.transcript_limit)
+        session.record("visitor", "DeleteSession", {}, self.settings.events_limit)
         self._remove(session, by="visitor", reason="deleted")
 
-    async def poll(self, session: Session, ack: int | None,
-                   watch_disconnect: Callable[[], asyncio.Future[None]] | None = None) -> list[Outbound]:
+    def breadcrumb(self, session: Session | None, location: str) -> None:
+        """Visitor/Breadcrumb: recorded on the chat the key names, else in the pod-wide list."""
+        entry = {"location": location, "at": int(time.time() * 1000)}
+        if session is None:
+            self.breadcrumbs.append(entry)
+            return
+        session.record("visitor", "Breadcrumb", {"location": location}, self.settings.events_limit)
+        agent = session.agent
+        if agent is not None and session.is_open:
+            event = VisitorEvent("Breadcrumb", {"location": location}, location)
+            self._guard(session, "on_visitor_event", lambda: agent.on_visitor_event(event))
+
+    def resync_state(self, session: Session, body: dict[str, Any]) -> None:
+        """ChasitorResyncState: the visitor processed ChasitorSessionData; nothing to change but the record."""
+        session.record("visitor", "ChasitorResyncState", body, self.settings.events_limit)
+
+    def upload(self, session: Session, token: str, name: str, content_type: str, data: bytes) -> Upload:
+        """A file the agent asked for arrived: FileTransfer Success, and the agent is told."""
+        if session.file_token is None or token != session.file_token:
+            raise Forbidden("no file was requested with this fileToken")
+        session.file_token = None
+        upload = Upload(name, content_type, len(data), hashlib.sha256(data).hexdigest(), int(time.time() * 1000))
+        session.uploads.append(upload)
+        info = {"name": name, "contentType": content_type, "size": upload.size, "sha256": upload.sha256}
+        session.record("visitor", "FileUpload", info, self.settings.events_limit)
+        self.deliver(session, "FileTransfer", {"type": "Success"})
+        agent = session.agent
+        if agent is not None:
+            event = VisitorEvent("FileUpload", info, name)
+            self._guard(session, "on_visitor_event", lambda: agent.on_visitor_event(event))
+        return upload
+
+    # ---- moving, reconnecting, expiring ------------------------------------------------------------------
+
+    def relocate(self, session: Session) -> None:
+        """The pod moves the session to another server (a 503 fault): new token, 503 until ReconnectSession.
+
+        A poll held at that moment is answered 503 too: the server holding it is the one that went away.
+        """
+        session.affinity = self._new_affinity()
+        session.relocated = True
+        session.reconnectable = True
+        session.record("sandbox", "SessionMoved", {"affinityToken": session.affinity}, self.settings.events_limit)
+        session.wake()
+
+    def reconnect(self, session: Session, offset: int | None) -> tuple[str, bool]:
+        """ReconnectSession: the token of the server now holding the session, whether the sequence restarts,
+        and ChasitorSessionData first on the next poll. Returns (affinityToken, resetSequence).
+
+        The token changes when the pod moves the session, not on each reconnect, so two clients of one session
+        (a poller and a sender) that both reconnect get the same one. The sequence restarts (0) only after a
+        move: a new server has no count; after a 503 for a stale token the session stayed where it was, and
+        its count with it (`resetSequence: false`). `offset` (of the last batch received) acks that batch.
+        """
+        if not session.reconnectable and not session.token_unconfirmed:
+            raise NotAllowed("ReconnectSession is only allowed after a 503 on this session")
+        if offset is not None:
+            session.acknowledge(offset - session.offset_base)
+        if not session.reconnectable:
+            # A retry whose first answer was lost: no request has used the token since. Same answer again.
+            return session.affinity, session.last_reset
+        reset = session.relocated
+        session.relocated = session.reconnectable = False
+        session.token_unconfirmed = True
+        session.last_reset = reset
+        if reset:
+            session.last_sequence = 0
+        session.reconnects += 1
+        self._queue_session_data(session)
+        return session.affinity, reset
+
+    def resync_legacy(self, session: Session) -> tuple[str, str]:
+        """Legacy ResyncSession (API ≤ 36): a new key (the old one stops working) and the current token; the
+        sequence restarts and ChasitorSessionData comes first, as after a move. No 503 needs to precede it."""
+        self._by_key.pop(session.key, None)
+        session.key = self._new_key(session.id)
+        self._by_key[session.key] = session
+        session.reconnectable = session.relocated = True
+        token, _ = self.reconnect(session, None)
+        return session.key, token
+
+    def _queue_session_data(self, session: Session) -> None:
+        message = {
+            "queuePosition": self.queues.of(session.button_id).position(session)
+            if session.state is ChatState.QUEUED
+            else 0,
+            "geoLocation": dict(GEO_LOCATION),
+            "url": "",
+            "oref": "",
+            "postChatUrl": "",
+            "sneakPeekEnabled": True,
+            "chatMessages": _transcript_entries(session),
+        }
+        out, body = session.queue_resync(message)
+        session.record("pod", "ChasitorSessionData", body, self.settings.events_limit, out.n)
+
+    def expire(self, session: Session, reason: str = "expired") -> None:
+        """The session becomes invalid at once (an `expire` fault): 403 from now on."""
+        self._remove(session, by="pod", reason=reason)
+
+    # ---- the long poll -----------------------------------------------------------------------------------
+
+    async def poll(
+        self,
+        session: Session,
+        ack: int | None,
+        watch_disconnect: Callable[[], asyncio.Future[None]] | None = None,
+        *,
+        commit: bool = True,
+    ) -> list[Outbound]:
         """Return what is pending at once, else hold until a message is queued, the hold time passes ([]), the
-        client goes away ([]), the session goes away ([]) or the pod stops ([])."""
-        session.last_activity = self._now()
-        batch = session.take(ack)
+        client goes away ([]), the session goes away ([]) or the pod stops ([]).
+
+        `commit=False`: the answer will be lost (a `drop` fault), so what it carries stays undelivered.
+        """
+        session.last_poll = self._now()
+        if session.held:
+            await self._refuse_duplicate(session)
+        batch = session.take(ack, commit=commit)
         if batch or self._closing or session.removed:
             return batch
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        session.waiters.append(fut)
-        session.polls_held += 1
-        timer = loop.call_later(self.settings.poll_hold, _settle, fut)
+        wake: asyncio.Future[None] = loop.create_future()
         gone = watch_disconnect() if watch_disconnect is not None else None
+        held = HeldPoll(wake, gone)
+        session.held.append(held)
+        timer = loop.call_later(self.settings.poll_hold, settle, wake)
 
         def on_gone(_: asyncio.Future[None]) -> None:
-            _settle(fut)
+            settle(wake)
 
         if gone is not None:
             gone.add_done_callback(on_gone)
         try:
-            await fut
+            await wake
         finally:
             timer.cancel()
             if gone is not None:
                 gone.remove_done_callback(on_gone)
-            session.polls_held -= 1
-            if fut in session.waiters:
-                session.waiters.remove(fut)
-            session.last_activity = self._now()
+            session.held.remove(held)
+            session.last_poll = self._now()
+        if session.end_reason == "duplicatePoll" and session.removed:
+            raise DuplicatePoll()
+        if session.relocated:
+            raise AffinityMismatch()
         if session.removed or (gone is not None and gone.done()):
             return []
-        return session.take(ack)
+        return session.take(ack, commit=commit)
 
-    # ---- the agent side (agents and the control API act through AgentChat) -------------------------------
+    async def _refuse_duplicate(self, session: Session) -> None:
+        """A second poll while one is held: both 409 and the chat ends, unless the held one's client left."""
+        pending = [p.gone for p in session.held if p.gone is not None and not p.gone.done()]
+        if pending and len(pending) == len(session.held):
+            await asyncio.wait(pending, timeout=self.settings.duplicate_grace)
+        if any(p.gone is None or not p.gone.done() for p in session.held):
+            log.info("chat %s: a second long poll arrived while one was held; chat ended (409)", session.id)
+            session.record("sandbox", "DuplicatePoll", {}, self.settings.events_limit)
+            self._remove(session, by="pod", reason="duplicatePoll")
+            raise DuplicatePoll()
+
+    # ---- the agent side (through AgentChat) --------------------------------------------------------------
 
     def agent_chat(self, session: Session) -> AgentChat:
         return AgentChat(self, session)
 
-    def _pod_message(self, session: Session, type_: str, message: dict[str, Any]) -> None:
-        out = session.queue(type_, message)
-        session.record("pod", type_, message, self.settings.transcript_limit, out.n)
+    def deliver(self, session: Session, type_: str, message: dict[str, Any]) -> None:
+        """Queue a message for the visitor (waking its held poll) and record it."""
+        out, body = session.queue(type_, message)
+        session.record("pod", type_, body, self.settings.events_limit, out.n)
 
-    def _end_chat(self, session: Session, by: str, reason: str) -> None:
+    def establish(self, session: Session, name: str, user_id: str) -> None:
+        """An agent accepted the chat: it leaves the queue (the chats behind move up) and can start."""
+        session.state = ChatState.ESTABLISHED
+        session.agent_name, session.agent_user_id = name, user_id
+        queue = self.queues.of(session.button_id)
+        queue.accepted(self._now() - session.queued_at)
+        self._leave_queue(session)
+        agent = session.agent
+        if agent is not None:
+            # After ChatEstablished is queued (the caller does that next), so scripts start on an open chat.
+            asyncio.get_running_loop().call_soon(self._guard, session, "on_established", agent.on_established)
+
+    def _leave_queue(self, session: Session) -> None:
+        queue = self.queues.of(session.button_id)
+        if queue.leave(session) and queue.waiting and not queue.update_pending:
+            queue.update_pending = True
+            asyncio.get_running_loop().call_soon(self._send_queue_updates, queue)
+
+    def _send_queue_updates(self, queue: ButtonQueue) -> None:
+        """QueueUpdate to every waiting chat (that asked for them) whose place changed since it was told."""
+        queue.update_pending = False
+        now = self._now()
+        for position, chat in enumerate(queue.waiting, start=1):
+            if chat.queue_position == position or not chat.queue_updates or chat.state is not ChatState.QUEUED:
+                continue
+            chat.queue_position = position
+            wait = queue.estimate(now - chat.queued_at, self.agent.expected_wait)
+            self.deliver(chat, "QueueUpdate", {"position": position, "estimatedWaitTime": wait})
+
+    def end_chat(self, session: Session, by: str, reason: str) -> None:
         """The chat is over but the session stays: the visitor polls (and gets ChatEnded) until it stops."""
         if session.state is ChatState.ENDED:
             return
+        if session.state is ChatState.QUEUED:
+            self._leave_queue(session)
         session.state = ChatState.ENDED
         session.ended_by = by
         session.end_reason = reason
-        session.ended_ms = _wall_ms()
+        session.ended_ms = int(time.time() * 1000)
         session.cancel_timers()
         agent, session.agent = session.agent, None
         if agent is not None:
-            agent.on_end(by, reason)
+            self._guard(session, "on_end", lambda: agent.on_end(by, reason))
 
     def _remove(self, session: Session, *, by: str, reason: str) -> None:
         if session.removed:
             return
-        self._end_chat(session, by, reason)
+        self.end_chat(session, by, reason)
         session.removed = True
         session.outbox.clear()
+        session.resync = None
         self._by_key.pop(session.key, None)
         self._by_id.pop(session.id, None)
         self._history[session.id] = session
@@ -448,13 +491,26 @@ class Pod:
             self._tombstones[session.key] = (session.last_sequence, self._now() + self.settings.tombstone_ttl)
         session.wake()
 
+    def _guard(self, session: Session, hook: str, call: Callable[[], None]) -> None:
+        """Run an agent hook; a bug in a behaviour or script is logged on the chat, never raised to the visitor."""
+        try:
+            call()
+        except Exception as exc:
+            log.exception("chat %s: agent %s failed", session.id, hook)
+            session.record(
+                "sandbox",
+                "AgentError",
+                {"hook": hook, "error": f"{type(exc).__name__}: {exc}"},
+                self.settings.events_limit,
+            )
+
     # ---- housekeeping ------------------------------------------------------------------------------------
 
     def sweep(self) -> int:
         """Expire sessions whose polls stopped for longer than connectionTimeout; returns how many."""
         now = self._now()
         timeout = self.settings.connection_timeout
-        expired = [s for s in self._by_key.values() if s.polls_held == 0 and now - s.last_activity > timeout]
+        expired = [s for s in self._by_key.values() if not s.held and now - s.last_poll > timeout]
         for session in expired:
             log.info("chat %s: expired after %.0f s without polls", session.id, timeout)
             self._remove(session, by="timeout", reason="connectionTimeout")
@@ -476,6 +532,8 @@ class Pod:
         self._history.clear()
         self._tombstones.clear()
         self.issued_keys.clear()
+        self.breadcrumbs.clear()
+        self.queues.clear()
         return len(live)
 
     def close(self) -> None:
@@ -486,104 +544,37 @@ class Pod:
             session.wake()
 
 
-class AgentChat:
-    """The agent side of one chat: what agent behaviours and the control API may do to it."""
+def _button_of(body: dict[str, Any]) -> str:
+    """The button a chat queues on: `buttonId`, else the first of `buttonOverrides`."""
+    button = body.get("buttonId")
+    if isinstance(button, str) and button:
+        return button
+    overrides = body.get("buttonOverrides")
+    if isinstance(overrides, list) and overrides and isinstance(overrides[0], str):
+        return overrides[0]
+    return ""
 
-    __slots__ = ("_pod", "_session")
 
-    def __init__(self, pod: Pod, session: Session) -> None:
-        self._pod = pod
-        self._session = session
+def _transcript_entries(session: Session) -> list[dict[str, Any]]:
+    """ChasitorSessionData.chatMessages: the chat so far as TranscriptEntry objects.
 
-    @property
-    def id(self) -> str:
-        return self._session.id
-
-    @property
-    def state(self) -> ChatState:
-        return self._session.state
-
-    @property
-    def visitor_name(self) -> str:
-        return self._session.visitor_name
-
-    @property
-    def prechat_details(self) -> list[Any]:
-        init = self._session.init or {}
-        details = init.get("prechatDetails", [])
-        return list(details) if isinstance(details, list) else []
-
-    @property
-    def connection_timeout_ms(self) -> int:
-        return int(self._pod.settings.connection_timeout * 1000)
-
-    def _require(self, action: str, *states: ChatState) -> None:
-        if self._session.removed or self._session.state not in states:
-            allowed = " or ".join(s.value for s in states)
-            state = self._session.state.value
-            raise InvalidState(f"cannot {action}: chat {self.id} is {state}, not {allowed}")
-
-    def request_success(self, *, queue_position: int = 1, estimated_wait_time: int = -1) -> None:
-        """ChatRequestSuccess: routed to agents, not yet accepted. Echoes the prechat details."""
-        self._require("report success", ChatState.QUEUED)
-        rng = self._pod._rng
-        self._pod._pod_message(self._session, "ChatRequestSuccess", {
-            "queuePosition": queue_position,
-            "estimatedWaitTime": estimated_wait_time,
-            "geoLocation": {"countryCode": "US", "countryName": "United States", "region": "CA",
-                            "city": "San Francisco", "organization": "Sandbox", "latitude": 37.7749,
-                            "longitude": -122.4194},
-            "url": "",
-            "customDetails": [d for d in self.prechat_details if isinstance(d, dict)],
-            "visitorId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            "connectionTimeout": self.connection_timeout_ms,
-            "sensitiveDataRules": [],
-        })
-
-    def request_fail(self, reason: str = "Unavailable") -> None:
-        """ChatRequestFail ends the chat; the session lives on until the visitor stops polling."""
-        self._require("fail the request", ChatState.QUEUED)
-        self._pod._pod_message(self._session, "ChatRequestFail", {"reason": reason})
-        self._pod._end_chat(self._session, "pod", reason)
-
-    def accept(self, *, name: str = AGENT_NAME, user_id: str = AGENT_USER_ID) -> None:
-        self._require("accept", ChatState.QUEUED)
-        self._session.state = ChatState.ESTABLISHED
-        self._pod._pod_message(self._session, "ChatEstablished", {
-            "name": name,
-            "userId": user_id,
-            "sneakPeekEnabled": True,
-            "chasitorIdleTimeout": {"isEnabled": False, "timeout": 0, "warningTime": 0},
-        })
-
-    def say(self, text: str, *, name: str = AGENT_NAME, agent_id: str = AGENT_USER_ID) -> None:
-        self._require("say", ChatState.ESTABLISHED)
-        message = {"name": name, "text": text, "agentId": agent_id}
-        self._pod._pod_message(self._session, "ChatMessage", message)
-
-    def typing(self, on: bool = True) -> None:
-        self._require("type", ChatState.ESTABLISHED)
-        self._pod._pod_message(self._session, "AgentTyping" if on else "AgentNotTyping", {})
-
-    def end(self, reason: str = "agent") -> None:
-        """The agent ends the chat: ChatEnded is queued; the session answers polls until the visitor stops."""
-        self._require("end", ChatState.QUEUED, ChatState.ESTABLISHED)
-        self._pod._pod_message(self._session, "ChatEnded", {"reason": reason})
-        self._pod._end_chat(self._session, "agent", reason)
-
-    def later(self, delay: float, callback: Callable[[], None]) -> None:
-        """Run `callback` on the pod's loop after `delay` seconds, unless the chat ends first."""
-        session = self._session
-        if session.state is ChatState.ENDED:
-            return
-        loop = asyncio.get_running_loop()
-        handle: asyncio.TimerHandle | None = None
-
-        def fire() -> None:
-            if handle is not None:
-                session.timers.discard(handle)
-            if session.state is not ChatState.ENDED:
-                callback()
-
-        handle = loop.call_later(max(0.0, delay), fire)
-        session.timers.add(handle)
+    Agent messages the visitor has not acked are left out: they follow ChasitorSessionData in the same
+    batch, and a client that rebuilds its transcript from chatMessages would otherwise show them twice.
+    """
+    entries: list[dict[str, Any]] = []
+    for event in session.events:
+        if event.type not in ("ChatMessage", "ChatTransferred") or event.sender == "sandbox":
+            continue
+        if event.n is not None and event.n > session.acked:
+            continue
+        data = event.data
+        if event.sender == "visitor":
+            kind, name, content = "Chasitor", session.visitor_name, data.get("text", "")
+        elif event.type == "ChatMessage":
+            kind, name, content = "Agent", data.get("name", AGENT_NAME), data.get("text", "")
+        else:
+            kind, name, content = "OperatorTransferred", data.get("name", ""), ""
+        entries.append(
+            {"type": kind, "name": name, "content": content, "timestamp": event.at_ms, "sequence": len(entries) + 1}
+        )
+    return entries

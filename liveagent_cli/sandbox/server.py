@@ -8,22 +8,20 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import gc
 import ipaddress
 import logging
 import math
-import re
 import signal
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
 from liveagent_cli import __version__
-from liveagent_cli.sandbox.agents import agent_factory
-from liveagent_cli.sandbox.chatapi import ChatAPI
+from liveagent_cli.sandbox.agents import agent_spec
 from liveagent_cli.sandbox.control import ControlAPI, chat_view, perform_agent_action
 from liveagent_cli.sandbox.defaults import (
     BUTTON_ID,
@@ -32,16 +30,22 @@ from liveagent_cli.sandbox.defaults import (
     DEFAULT_CONNECTION_TIMEOUT,
     DEPLOYMENT_ID,
     ORG_ID,
+    SECOND_POD_PREFIX,
+    UPLOAD_MAX_BODY,
+    UPLOAD_PREFIX,
 )
+from liveagent_cli.sandbox.errors import BadRequest
+from liveagent_cli.sandbox.faults import FaultRule, Faults, parse_fault
+from liveagent_cli.sandbox.gateway import Gateway, segments_below
 from liveagent_cli.sandbox.httpd import DEFAULT_MAX_BODY, HTTPServer, Request, Response, error_response
-from liveagent_cli.sandbox.pod import BadRequest, Pod, PodSettings
+from liveagent_cli.sandbox.pod import Pod, PodSettings
+from liveagent_cli.sandbox.redact import redact_path
+from liveagent_cli.sandbox.wirelog import WireLog
 
 log = logging.getLogger("liveagent_cli.sandbox")
 
 _T = TypeVar("_T")
-_KEY_IN_PATH = re.compile(r"(/SessionId/).+")
-_REDACTED = "<redacted>"
-JOURNAL_SIZE = 10_000
+GC_THRESHOLDS = (5000, 20, 100)  # `sandbox serve` only: the process is the sandbox's alone
 
 
 def is_loopback(host: str) -> bool:
@@ -58,21 +62,25 @@ def is_loopback(host: str) -> bool:
 class SandboxConfig:
     host: str = "127.0.0.1"
     port: int = 0  # 0 picks a free port
-    agent: str = "echo"  # echo, manual, busy
+    agent: str = "echo"  # echo, manual, busy, script:FILE
     accept_after: float = 1.0  # seconds before the echo agent accepts
     poll_hold: float = 30.0  # seconds an idle long poll is held before 204
     allow_remote: bool = False  # the sandbox has no authentication: loopback unless asked
-    seed: int | None = None  # makes ids, keys and tokens reproducible
+    seed: int | None = None  # makes ids, keys, tokens and `p=` faults reproducible
     connection_timeout: float = DEFAULT_CONNECTION_TIMEOUT  # seconds without polls before a session expires
-    max_body: int = DEFAULT_MAX_BODY  # request bodies over this many bytes get 413
+    max_body: int = DEFAULT_MAX_BODY  # request bodies over this many bytes get 413 (uploads: 25 MiB)
+    faults: tuple[str, ...] = ()  # fault specs, KIND[:key=value,...]
+    log_file: str | None = None  # one JSON line per exchange, keys redacted
 
     def validate(self) -> None:
-        """ValueError with a message fit for a user; the CLI turns it into a configuration error."""
+        """ValueError with a message fit for a user; the CLI turns it into a usage or configuration error."""
         if not self.host:
             raise ValueError("the sandbox needs a host to bind")
         if not self.allow_remote and not is_loopback(self.host):
-            raise ValueError(f"refusing to bind {self.host}: not a loopback address, and the sandbox has no "
-                             "authentication (allow it explicitly with allow_remote)")
+            raise ValueError(
+                f"refusing to bind {self.host}: not a loopback address, and the sandbox has no "
+                "authentication (allow it explicitly with allow_remote)"
+            )
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port {self.port} is out of range (0-65535)")
         for name in ("accept_after", "poll_hold"):
@@ -83,16 +91,9 @@ class SandboxConfig:
             raise ValueError("connection_timeout must be a positive number of seconds")
         if self.max_body < 0:
             raise ValueError("max_body must be 0 or more")
-        agent_factory(self.agent, accept_after=self.accept_after)
-
-
-def _redact_path(path: str) -> str:
-    return _KEY_IN_PATH.sub(r"\1" + _REDACTED, path)
-
-
-def _segments(path: str, prefix: str) -> list[str]:
-    """Path segments below a prefix; empty ones dropped, so `/chat/rest//System/Messages` works too."""
-    return [p for p in path[len(prefix):].split("/") if p]
+        for spec in self.faults:
+            parse_fault(spec)
+        agent_spec(self.agent, accept_after=self.accept_after)
 
 
 def _url(host: str, port: int) -> str:
@@ -100,21 +101,26 @@ def _url(host: str, port: int) -> str:
 
 
 class _Runtime:
-    """One pod, its two APIs and its HTTP server; lives and dies on one event loop."""
+    """One pod, its APIs and its HTTP server; lives and dies on one event loop."""
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.agent = config.agent
         self.accept_after = config.accept_after
-        factory = agent_factory(config.agent, accept_after=config.accept_after)
+        spec = agent_spec(config.agent, accept_after=config.accept_after)
         settings = PodSettings(poll_hold=config.poll_hold, connection_timeout=config.connection_timeout)
-        self.pod = Pod(settings, factory, config.agent, seed=config.seed)
-        self.journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_SIZE)
-        self.chat_api = ChatAPI(self.pod)
-        self.control = ControlAPI(self.pod, self._info, self.journal_list, self.configure, self.reset)
-        self.http = HTTPServer(self.handle, max_body=config.max_body, log_target=_redact_path)
+        self.pod = Pod(settings, spec, seed=config.seed)
+        self.faults = Faults(config.seed)
+        for fault in config.faults:
+            self.faults.add(parse_fault(fault))
+        self.wirelog = WireLog(config.log_file) if config.log_file else None
         self.host = "127.0.0.1" if config.host.lower() == "localhost" else config.host
         self.port = config.port
+        self.gateway = Gateway(self.pod, self.faults, self.wirelog, _url(self.host, self.port))
+        self.control = ControlAPI(self.pod, self.faults, self._info, self.journal_list, self.configure, self.reset)
+        self.http = HTTPServer(
+            self.handle, max_body=config.max_body, log_target=redact_path, body_limit=self._body_limit
+        )
         self.started = time.monotonic()
 
     @property
@@ -125,44 +131,28 @@ class _Runtime:
     def pod_url(self) -> str:
         return self.url + CHAT_API_PREFIX
 
+    def _body_limit(self, path: str) -> int:
+        return max(UPLOAD_MAX_BODY, self.config.max_body) if path.startswith(UPLOAD_PREFIX) else self.config.max_body
+
     async def handle(self, request: Request) -> Response:
         path = request.path
         if path.startswith(CHAT_API_PREFIX):
-            entry = self._log_request(request)
-            try:
-                response = await self.chat_api.handle(request, _segments(path, CHAT_API_PREFIX))
-            except Exception:
-                entry["status"] = 500  # what the HTTP server answers for a handler bug
-                raise
-            entry["status"] = response.status
-            return response
+            return await self.gateway.chat(request, CHAT_API_PREFIX)
+        if path.startswith(SECOND_POD_PREFIX):
+            return await self.gateway.chat(request, SECOND_POD_PREFIX)
         if path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/"):
-            return await self.control.handle(request, _segments(path, CONTROL_PREFIX))
+            return await self.control.handle(request, segments_below(path, CONTROL_PREFIX))
+        if path.startswith(UPLOAD_PREFIX):
+            return await self.gateway.upload(request, segments_below(path, UPLOAD_PREFIX))
         hint = f"the Chat API is under {CHAT_API_PREFIX}, the control API under {CONTROL_PREFIX}"
         return error_response(404, f"nothing at {path}", hint=hint)
 
-    def _log_request(self, request: Request) -> dict[str, Any]:
-        """Journal a Chat API request on arrival (its status is filled in when answered); keys redacted."""
-        headers = dict(request.headers)
-        if "x-liveagent-session-key" in headers:
-            headers["x-liveagent-session-key"] = _REDACTED
-        entry: dict[str, Any] = {
-            "at": int(time.time() * 1000),
-            "method": request.method,
-            "path": _redact_path(request.path),
-            "query": {name: values[-1] for name, values in request.query.items()},
-            "headers": headers,
-            "status": None,
-        }
-        self.journal.append(entry)
-        return entry
-
     def reset(self) -> int:
-        self.journal.clear()
+        self.gateway.journal.clear()
         return self.pod.reset()
 
     def journal_list(self) -> list[dict[str, Any]]:
-        return [dict(entry) for entry in self.journal]
+        return [dict(entry) for entry in self.gateway.journal]
 
     def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Change the agent behaviour (and its accept delay) for chats initialised from now on."""
@@ -170,16 +160,23 @@ class _Runtime:
         accept_after = changes.get("acceptAfter", self.accept_after)
         if not isinstance(agent, str):
             raise BadRequest("`agent` must be a string")
-        if isinstance(accept_after, bool) or not isinstance(accept_after, int | float) or not (
-                math.isfinite(accept_after) and accept_after >= 0):
+        if (
+            isinstance(accept_after, bool)
+            or not isinstance(accept_after, int | float)
+            or not (math.isfinite(accept_after) and accept_after >= 0)
+        ):
             raise BadRequest("`acceptAfter` must be a number of seconds, 0 or more")
         try:
-            factory = agent_factory(agent, accept_after=float(accept_after))
+            spec = agent_spec(agent, accept_after=float(accept_after))
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
-        self.pod.set_agent(factory, agent)
+        self.pod.set_agent(spec)
         self.agent, self.accept_after = agent, float(accept_after)
         return {"agent": self.agent, "acceptAfter": self.accept_after}
+
+    def add_fault(self, spec: str) -> dict[str, Any]:
+        rule: FaultRule = self.faults.add(parse_fault(spec))
+        return rule.view()
 
     def _info(self, request: Request) -> dict[str, Any]:
         host_header = request.headers.get("host")
@@ -189,29 +186,37 @@ class _Runtime:
             "version": __version__,
             "url": url,
             "podUrl": url + CHAT_API_PREFIX,
+            "secondPodUrl": url + SECOND_POD_PREFIX,
             "agent": self.agent,
             "acceptAfter": self.accept_after,
             "pollHold": self.config.poll_hold,
             "connectionTimeout": self.config.connection_timeout,
+            "seed": self.config.seed,
+            "log": self.config.log_file,
             "uptime": round(time.monotonic() - self.started, 3),
             "ids": {"organizationId": ORG_ID, "deploymentId": DEPLOYMENT_ID, "buttonId": BUTTON_ID},
         }
 
     async def run(self, on_ready: Callable[[], None], stop: asyncio.Event) -> None:
         """Bind, report ready, serve until `stop` is set, then close promptly (held polls answer 204)."""
-        await self.http.start(self.host, self.config.port)
-        self.host, self.port = self.http.address
-        sweeper = asyncio.create_task(self.pod.run_sweeper())
         try:
-            log.info("sandbox pod listening on %s (%s agent)", self.pod_url, self.config.agent)
-            on_ready()
-            await stop.wait()
+            await self.http.start(self.host, self.config.port)
+            self.host, self.port = self.http.address
+            self.gateway.fallback_url = self.url
+            sweeper = asyncio.create_task(self.pod.run_sweeper())
+            try:
+                log.info("sandbox pod listening on %s (%s agent)", self.pod_url, self.config.agent)
+                on_ready()
+                await stop.wait()
+            finally:
+                sweeper.cancel()
+                self.pod.close()
+                await self.http.close(grace=2.0)
+                await asyncio.wait([sweeper])
+                log.info("sandbox pod stopped")
         finally:
-            sweeper.cancel()
-            self.pod.close()
-            await self.http.close(grace=2.0)
-            await asyncio.wait([sweeper])
-            log.info("sandbox pod stopped")
+            if self.wirelog is not None:
+                self.wirelog.close()
 
 
 class Sandbox:
@@ -299,15 +304,29 @@ class Sandbox:
         except BadRequest as exc:
             raise ValueError(exc.message) from None
 
-    def agent_action(self, chat_id: str, action: str, *, text: str | None = None,
-                     reason: str = "agent") -> dict[str, Any]:
-        """What `POST /_sandbox/chats/{id}/agent` does; raises the pod's errors (each has `.status`)."""
+    def agent_action(self, chat_id: str, action: str, **fields: Any) -> dict[str, Any]:
+        """What `POST /_sandbox/chats/{id}/agent` does (fields: text, name, items, type, data, reason...);
+        returns the chat; raises the pod's errors (each has `.status`)."""
         pod = self._started().pod
 
         def act() -> dict[str, Any]:
-            return chat_view(perform_agent_action(pod, chat_id, action, text=text, reason=reason))
+            session, _ = perform_agent_action(pod, chat_id, action, {k: v for k, v in fields.items() if v is not None})
+            return chat_view(session)
 
         return self._on_loop(act)
+
+    def add_fault(self, spec: str) -> dict[str, Any]:
+        """Add a fault rule at run time (`KIND[:key=value,...]`); FaultSpecError (a ValueError) if malformed."""
+        return self._on_loop(lambda: self._started().add_fault(spec))
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The fault rules in force, with how often each applied and fired."""
+        faults = self._started().faults
+        return self._on_loop(lambda: [r.view() for r in faults.rules()])
+
+    def clear_faults(self) -> int:
+        faults = self._started().faults
+        return self._on_loop(faults.clear)
 
     def reset(self) -> int:
         """Forget every session, chat and journalled request; returns how many sessions were live."""
@@ -350,8 +369,9 @@ class Sandbox:
             self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def _thread_main(self) -> None:
@@ -406,8 +426,19 @@ def serve_forever(config: SandboxConfig, on_ready: Callable[[str], None]) -> Non
                 installed.append((sig, previous))
             except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
                 pass
+
+        def ready() -> None:
+            # This process is the sandbox's alone: move everything loaded so far out of the collector's
+            # sight, so its full collections scan only the chats' own objects (shorter pauses under load).
+            # Held polls live about a second, long enough for the default thresholds to promote them all and
+            # run a full collection every few seconds; larger thresholds make those pauses rare (see bench/).
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(*GC_THRESHOLDS)
+            on_ready(runtime.pod_url)
+
         try:
-            await runtime.run(lambda: on_ready(runtime.pod_url), stop)
+            await runtime.run(ready, stop)
         finally:
             for sig, previous in installed:
                 loop.remove_signal_handler(sig)

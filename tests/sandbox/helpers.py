@@ -6,7 +6,9 @@ client cannot hide a bug in the pod.
 
 from __future__ import annotations
 
+import itertools
 import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +18,12 @@ import requests
 from liveagent_cli.sandbox import Sandbox
 
 API_VERSION = "42"
+_buttons = itertools.count(1)
+
+
+def fresh_button() -> str:
+    """A button id of its own, so chats of other tests on a shared pod never queue ahead of this one."""
+    return f"573{next(_buttons):012d}"
 
 
 class Visitor:
@@ -29,6 +37,7 @@ class Visitor:
         self.sequence = 0
         self.ack = -1
         self.offset: int | None = None
+        self.button_id = fresh_button()
 
     # -- raw requests ---------------------------------------------------------------------------------
     def headers(self, **extra: str) -> dict[str, str]:
@@ -57,8 +66,8 @@ class Visitor:
         seq = self.sequence + 1 if sequence is None else sequence
         sent = self.headers(**{"X-LIVEAGENT-SEQUENCE": str(seq)}) if headers is None else headers
         response = self.http.post(self.base + path, json=body, data=data, headers=sent, timeout=15)
-        if response.ok:
-            self.sequence = max(self.sequence, seq)
+        if response.ok and "X-LIVEAGENT-SEQUENCE" in sent:
+            self.sequence = max(self.sequence, int(sent["X-LIVEAGENT-SEQUENCE"]))
         return response
 
     # -- the protocol ---------------------------------------------------------------------------------
@@ -73,7 +82,7 @@ class Visitor:
         body = {
             "organizationId": "00D000000000001",
             "deploymentId": "572000000000001",
-            "buttonId": "573000000000001",
+            "buttonId": self.button_id,
             "sessionId": self.info["id"],
             "userAgent": "pytest",
             "language": "en-US",
@@ -118,6 +127,40 @@ class Visitor:
 
     def end(self, reason: str = "client") -> requests.Response:
         return self.post("Chasitor/ChatEnd", {"reason": reason})
+
+    def reconnect(self, *, affinity: str = "null", offset: int | None = None) -> requests.Response:
+        """ReconnectSession after a 503; on 200 adopts the new token and restarts the sequence, as Android does."""
+        params = {"ReconnectSession.offset": self.offset if offset is None else offset}
+        response = self.get(
+            "System/ReconnectSession", params=params, headers=self.headers(**{"X-LIVEAGENT-AFFINITY": affinity})
+        )
+        if response.status_code == 200:
+            message = response.json()["messages"][0]["message"]
+            self.info["affinityToken"] = message["affinityToken"]
+            if message.get("resetSequence", True):
+                self.sequence = 0
+        return response
+
+    def upload(
+        self,
+        transfer: dict[str, Any],
+        data: bytes,
+        *,
+        filename: str = "note.txt",
+        content_type: str = "text/plain",
+        **overrides: str,
+    ) -> requests.Response:
+        """The multipart upload an SDK sends to a FileTransfer's uploadServletUrl (no Live Agent headers)."""
+        params = {
+            "orgId": "00D000000000001",
+            "chatKey": self.info["id"],
+            "fileToken": transfer["fileToken"],
+            "encoding": "UTF-8",
+            **overrides,
+        }
+        return self.http.post(
+            transfer["uploadServletUrl"], params=params, files={"file": (filename, data, content_type)}, timeout=15
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -166,3 +209,37 @@ def raw_exchange(sandbox: Sandbox, data: bytes, *, timeout: float = 5.0) -> byte
         while chunk := sock.recv(65536):
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+class Background:
+    """A request run on its own thread (a long poll to hold while the test does something else)."""
+
+    def __init__(self, call: Callable[[], requests.Response]) -> None:
+        self.response: requests.Response | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(call,), daemon=True)
+        self._thread.start()
+
+    def _run(self, call: Callable[[], requests.Response]) -> None:
+        try:
+            self.response = call()
+        except BaseException as exc:  # handed to the test through result()
+            self.error = exc
+
+    def result(self, timeout: float = 10.0) -> requests.Response:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise AssertionError(f"the request did not finish within {timeout} s")
+        if self.error is not None:
+            raise self.error
+        assert self.response is not None
+        return self.response
+
+
+def held(control: Control, chat_id: str, count: int = 1) -> None:
+    """Wait until the pod holds `count` polls of a chat (the control API's `pollsHeld`)."""
+    wait_until(lambda: control.chat(chat_id)["pollsHeld"] == count, what=f"{count} held poll(s)")
+
+
+def types(messages: list[dict[str, Any]]) -> list[str]:
+    return [m["type"] for m in messages]

@@ -370,7 +370,7 @@ def test_busy_agent_fails_the_request(make_sandbox: Callable[..., Sandbox], visi
     visitor.open()
     visitor.init()
     messages = visitor.wait_for("ChatRequestFail")
-    assert messages[-1] == {"type": "ChatRequestFail", "message": {"reason": "Unavailable"}}
+    assert messages[-1] == {"type": "ChatRequestFail", "message": {"reason": "Unavailable", "postChatUrl": ""}}
 
 
 def test_manual_agent_waits_for_accept(

@@ -15,7 +15,7 @@ import requests
 
 from liveagent_cli.sandbox import AGENT_USER_ID, Sandbox, SandboxConfig
 from liveagent_cli.sandbox.defaults import to_18_char_id
-from liveagent_cli.sandbox.pod import Session
+from liveagent_cli.sandbox.session import Session
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "example.com"])
@@ -122,7 +122,7 @@ def test_agent_user_id_is_a_valid_18_char_id() -> None:
 
 def test_session_take_applies_acks() -> None:
     async def scenario() -> None:
-        session = Session("id", "key", "aff", 0.0, 1000)
+        session = Session("id", "key", "aff", 1000, "http://127.0.0.1", 0.0)
         for i in range(3):
             session.queue("T", {"i": i})
         assert [m.n for m in session.take(None)] == [1, 2, 3]

@@ -1,0 +1,170 @@
+"""The bodies of the visitor's Chasitor POSTs: parsed and checked into `VisitorEvent`s, independent of HTTP.
+
+One table names every noun that counts as a visitor event (so MultiNoun can carry it), and how its body is
+read. Unknown fields are ignored; a field of the wrong type is a 400 that names it. The `text` of an event
+is what a script's `match` is tried against (the README lists it per noun).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from liveagent_cli.sandbox.errors import BadRequest
+from liveagent_cli.sandbox.session import VisitorEvent
+
+
+def parse_json_object(body: bytes, *, required: bool) -> dict[str, Any]:
+    """A JSON object body; 400 for malformed JSON, for a non-object, or for nothing when one is required."""
+    if not body.strip():
+        if required:
+            raise BadRequest("the request body must be a JSON object")
+        return {}
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadRequest("malformed JSON in the request body") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return data
+
+
+def end_reason(body: dict[str, Any]) -> str:
+    """ChatEnd's reason in the shapes clients send: {reason}, {type, reason}, {ChatEndReason: {reason}}."""
+    reason = body.get("reason")
+    nested = body.get("ChatEndReason")
+    if reason is None and isinstance(nested, dict):
+        reason = nested.get("reason")
+    return reason if isinstance(reason, str) and reason else "client"
+
+
+def _string(body: dict[str, Any], noun: str, name: str, *, default: str | None = None) -> str:
+    value = body.get(name, default)
+    if not isinstance(value, str):
+        raise BadRequest(f"{noun} needs a string `{name}`")
+    return value
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _chat_message(body: dict[str, Any]) -> VisitorEvent:
+    text = _string(body, "ChatMessage", "text")
+    return VisitorEvent("ChatMessage", {"text": text}, text)
+
+
+def _typing(noun: str) -> Callable[[dict[str, Any]], VisitorEvent]:
+    def parse(body: dict[str, Any]) -> VisitorEvent:
+        return VisitorEvent(noun, {}, "")
+
+    return parse
+
+
+def _sneak_peek(body: dict[str, Any]) -> VisitorEvent:
+    text = _string(body, "ChasitorSneakPeek", "text")
+    position = body.get("position", 0)
+    if not _int(position):
+        raise BadRequest("ChasitorSneakPeek needs an integer `position`")
+    return VisitorEvent("ChasitorSneakPeek", {"position": position, "text": text}, text)
+
+
+def _custom_event(body: dict[str, Any]) -> VisitorEvent:
+    type_ = _string(body, "CustomEvent", "type")
+    if not type_:
+        raise BadRequest("CustomEvent needs a non-empty `type`")
+    data = _string(body, "CustomEvent", "data", default="")
+    return VisitorEvent("CustomEvent", {"type": type_, "data": data}, f"{type_}:{data}")
+
+
+def _idle_warning(body: dict[str, Any]) -> VisitorEvent:
+    value = body.get("idleTimeoutWarningEvent")
+    if value not in ("triggered", "cleared"):
+        raise BadRequest('ChasitorIdleTimeoutWarningEvent needs `idleTimeoutWarningEvent`: "triggered" or "cleared"')
+    return VisitorEvent("ChasitorIdleTimeoutWarningEvent", {"idleTimeoutWarningEvent": value}, str(value))
+
+
+def _sensitive_data(body: dict[str, Any]) -> VisitorEvent:
+    rules = body.get("rules")
+    if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+        raise BadRequest("SensitiveDataRuleTriggered needs `rules`, an array of {id, name} objects")
+    names = ",".join(str(r.get("name", "")) for r in rules)
+    return VisitorEvent("SensitiveDataRuleTriggered", {"rules": rules}, names)
+
+
+def _rich_message(body: dict[str, Any]) -> VisitorEvent:
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions:
+        raise BadRequest("RichMessage needs `actions`, a non-empty array of {type, index} objects")
+    parsed = []
+    for i, action in enumerate(actions):
+        if not isinstance(action, dict) or not isinstance(action.get("type"), str) or not _int(action.get("index")):
+            raise BadRequest(f"RichMessage actions[{i}] needs a string `type` and an integer `index`")
+        item = {"type": action["type"], "index": action["index"]}
+        if "dialogId" in action:
+            item["dialogId"] = action["dialogId"]
+        parsed.append(item)
+    return VisitorEvent("RichMessage", {"actions": parsed}, "")
+
+
+def _chat_end(body: dict[str, Any]) -> VisitorEvent:
+    reason = end_reason(body)
+    return VisitorEvent("ChatEnd", {"reason": reason}, reason)
+
+
+# Chasitor nouns that are visitor events (ChasitorInit and ChasitorResyncState are handled on their own).
+EVENT_NOUNS: dict[str, Callable[[dict[str, Any]], VisitorEvent]] = {
+    "ChatMessage": _chat_message,
+    "ChasitorTyping": _typing("ChasitorTyping"),
+    "ChasitorNotTyping": _typing("ChasitorNotTyping"),
+    "ChasitorSneakPeek": _sneak_peek,
+    "CustomEvent": _custom_event,
+    "ChasitorIdleTimeoutWarningEvent": _idle_warning,
+    "SensitiveDataRuleTriggered": _sensitive_data,
+    "RichMessage": _rich_message,
+}
+# What a MultiNoun may carry: the events, and ChatEnd (the guide's own example ends the chat in one).
+MULTI_NOUNS = (*EVENT_NOUNS, "ChatEnd")
+
+
+def parse_event(noun: str, body: dict[str, Any]) -> VisitorEvent:
+    if noun == "ChatEnd":
+        return _chat_end(body)
+    return EVENT_NOUNS[noun](body)
+
+
+def parse_multi_noun(body: dict[str, Any]) -> list[VisitorEvent]:
+    """`{nouns: [{prefix, noun, object|data}]}`: every item checked before any is processed.
+
+    The guide's example puts the body in `object`; its data-type table says `data` (a string): both are
+    read, `data` as an object or as a JSON string holding one.
+    """
+    nouns = body.get("nouns")
+    if not isinstance(nouns, list) or not nouns:
+        raise BadRequest("MultiNoun needs `nouns`, a non-empty array of {prefix, noun, object} items")
+    events = []
+    for i, item in enumerate(nouns):
+        if not isinstance(item, dict):
+            raise BadRequest(f"MultiNoun nouns[{i}] must be an object")
+        prefix, noun = item.get("prefix", "Chasitor"), item.get("noun")
+        if prefix != "Chasitor" or noun not in MULTI_NOUNS:
+            raise BadRequest(
+                f"MultiNoun nouns[{i}]: {prefix}/{noun} cannot be batched; "
+                f"use Chasitor/ with one of: {', '.join(MULTI_NOUNS)}"
+            )
+        payload = item.get("object", item.get("data", {}))
+        if isinstance(payload, str):
+            try:
+                payload = json.loads(payload) if payload.strip() else {}
+            except ValueError:
+                raise BadRequest(f"MultiNoun nouns[{i}]: `data` is not JSON") from None
+        if payload is None:
+            payload = {}
+        if not isinstance(payload, dict):
+            raise BadRequest(f"MultiNoun nouns[{i}]: the body of {noun} must be an object")
+        try:
+            events.append(parse_event(str(noun), payload))
+        except BadRequest as exc:
+            raise BadRequest(f"MultiNoun nouns[{i}]: {exc.message}") from None
+    return events
