@@ -75,6 +75,8 @@ class SessionState:
     menu_items: list[str] = field(default_factory=list)
     menu_dialog: str = ""
     sources: dict[str, str] = field(default_factory=dict)  # where pod, ids, ... came from when stored
+    messages_sent: int = 0  # ChatMessages the pod confirmed
+    pod_chasitor_count: int = -1  # visitor entries in the last ChasitorSessionData; -1: none since the move
 
     def to_toml(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}

@@ -13,6 +13,9 @@ Rules (liveagent-api.md §6), and who does what when several processes share a s
   sent before it is processed and ChasitorResyncState posted. The session's poller does that; a `send` that
   finds a resync pending waits for the poller, or, when no process is polling, polls once itself without
   storing the ack (so the batch is delivered again to the next `poll` and nothing is lost).
+- A ChatMessage whose answer was lost and whose retry then met a 503 may or may not have landed before the
+  move. The visitor entries of the pod's ChasitorSessionData transcript settle it: more than the messages we
+  know were confirmed means it landed (counted as sent), otherwise it is sent again with the new sequence.
 - 403 means the chat is over; 409 on a poll means the pod saw two polls and ended the chat. Both mark the
   state ended (exit 6).
 """
@@ -44,6 +47,7 @@ RESYNC_WAIT_STEP = 0.05
 MAX_RECONNECTS_PER_STEP = 10
 
 Send = Callable[["LiveAgentClient", int, float], None]
+SENT, MOVED, MOVED_UNSURE = "sent", "moved", "moved-unsure"
 
 
 def live_state(ctx: Context) -> SessionState:
@@ -60,7 +64,9 @@ def live_state(ctx: Context) -> SessionState:
 
 
 def backoff(attempt: int) -> float:
-    return float(min(0.25 * 2**attempt, 4.0))
+    """Seconds before retry number `attempt` (0-based): at once first (a dropped connection is usually just
+    that), then 0.25 s doubling up to 4 s."""
+    return 0.0 if attempt == 0 else float(min(0.25 * 2 ** (attempt - 1), 4.0))
 
 
 class Channel:
@@ -86,41 +92,54 @@ class Channel:
         *,
         prepare: Callable[[SessionState], None] | None = None,
         done: Callable[[SessionState], None] | None = None,
+        in_transcript: bool = False,
     ) -> SessionState:
-        """Send one Chasitor POST in sequence order, recovering from lost answers, 409 and 503."""
+        """Send one Chasitor POST in sequence order, recovering from lost answers, 409 and 503.
+
+        `in_transcript`: the POST is a ChatMessage, which the pod's transcript shows after a move.
+        """
         deadline = Deadline(self.give_up)
+        confirmed_before: int | None = None  # set when a lost answer was followed by a move
         for _ in range(MAX_RECONNECTS_PER_STEP):
             with self.store.lock():
                 state = live_state(self.ctx)
                 if not (state.resync_pending and not self.poller):
-                    if prepare:
-                        prepare(state)
-                    if self._post_locked(state, send, deadline):
+                    landed = confirmed_before is not None and state.pod_chasitor_count > confirmed_before
+                    outcome = SENT if landed else None
+                    if outcome is None:
+                        if prepare:
+                            prepare(state)
+                        outcome = self._post_locked(state, send, deadline)
+                    if outcome == SENT:
                         if done:
                             done(state)
                             self.store.save(state)
                         return state
+                    if outcome == MOVED_UNSURE and in_transcript:
+                        confirmed_before = state.messages_sent
             self.await_resync(deadline)
         raise NetworkError("the pod kept moving the session; giving up", hint="try again later")
 
-    def _post_locked(self, state: SessionState, send: Send, deadline: Deadline) -> bool:
-        """True once the pod has the POST; False when a 503 moved the session and a resync must come first."""
+    def _post_locked(self, state: SessionState, send: Send, deadline: Deadline) -> str:
+        """SENT once the pod has the POST; MOVED when a 503 moved the session and a resync must come first;
+        MOVED_UNSURE when, before the move, an answer was lost (the pod may have the POST already)."""
         state.sequence += 1
         self.store.save(state)
         self.adopt(state)
-        attempt, resynced_409 = 0, False
+        attempt, resynced_409, answer_lost = 0, False, False
         while True:
             try:
                 send(self.client, state.sequence, deadline.cap(POST_TIMEOUT))
-                return True
+                return SENT
             except NetworkError:
                 if deadline.expired():
                     raise
+                answer_lost = True
                 time.sleep(backoff(attempt))
                 attempt += 1
             except OutOfSyncError as exc:
                 if exc.actual >= exc.sent:
-                    return True  # the pod already has this one: its first answer was lost
+                    return SENT  # the pod already has this one: its first answer was lost
                 if resynced_409:
                     raise
                 resynced_409 = True
@@ -134,7 +153,7 @@ class Channel:
                     self.store.save(state)
                     self.adopt(state)
                     continue
-                return False
+                return MOVED_UNSURE if answer_lost else MOVED
             except SessionGoneError as exc:
                 self.mark_ended(state, exc.message)
                 raise
@@ -160,6 +179,7 @@ class Channel:
         if reset:
             state.sequence = 0
         state.resync_pending = True
+        state.pod_chasitor_count = -1
         state.reconnects += 1
         self.store.save(state)
         self.adopt(state)
@@ -208,15 +228,21 @@ class Channel:
             return
         self.adopt(state)
         try:
-            self.client.messages(state.ack, timeout=deadline.cap(state.client_poll_timeout + POLL_MARGIN))
+            batch = self.client.messages(state.ack, timeout=deadline.cap(state.client_poll_timeout + POLL_MARGIN))
         except PodMovedError:
             with self.store.lock():
                 self.reconnect_locked(self.store.load(), deadline)
             return
         except NetworkError:
             return
+        from liveagent_cli.flows.poll import count_visitor_entries
+
         with self.store.lock():
-            self.resync_locked(self.store.load())
+            state = self.store.load()
+            for item in batch.messages if batch is not None else []:
+                if item.get("type") == "ChasitorSessionData":
+                    state.pod_chasitor_count = count_visitor_entries(item.get("message"))
+            self.resync_locked(state)
 
     # -- polls ---------------------------------------------------------------------------------------------
     def poll_once(self, deadline: Deadline) -> Batch | None:

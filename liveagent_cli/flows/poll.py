@@ -56,12 +56,20 @@ def apply_batch(state: SessionState, batch: Batch) -> None:
                 state.file_token = str(msg.get("fileToken") or "")
             else:  # Success, Failure, Canceled: the request is settled
                 state.upload_url = state.file_token = ""
+        elif kind == "ChasitorSessionData":
+            state.pod_chasitor_count = count_visitor_entries(msg)
         elif kind == "RichMessage":
             items = msg.get("items")
             if isinstance(items, list):
                 state.menu_type = str(msg.get("type") or "ChatWindowMenu")
                 state.menu_items = [menu_item_text(i) for i in items]
                 state.menu_dialog = str(msg.get("dialogId") or "")
+
+
+def count_visitor_entries(session_data: Any) -> int:
+    """How many of the visitor's messages the pod's transcript (ChasitorSessionData.chatMessages) holds."""
+    entries = session_data.get("chatMessages") if isinstance(session_data, dict) else None
+    return sum(1 for e in entries or [] if isinstance(e, dict) and e.get("type") == "Chasitor")
 
 
 def menu_item_text(item: Any) -> str:

@@ -110,7 +110,13 @@ def send_text(ctx: Context, text: str, channel: Channel | None = None) -> Sessio
     if not text.strip():
         raise UsageError("the message is empty", hint="pass the text to send, or - to read it from stdin")
     channel = channel or Channel(ctx)
-    return channel.post(lambda client, seq, timeout: client.chat_message(text, seq, timeout))
+
+    def confirmed(state: SessionState) -> None:
+        state.messages_sent += 1
+
+    return channel.post(
+        lambda client, seq, timeout: client.chat_message(text, seq, timeout), done=confirmed, in_transcript=True
+    )
 
 
 def end_chat(ctx: Context, reason: str) -> tuple[SessionState, bool]:
