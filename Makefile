@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint completions clean
+.PHONY: install demo test lint completions docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,20 @@ lint: install
 	$(BIN)/ruff check liveagent_cli tests
 	$(BIN)/mypy
 
-test: lint  ## lint, type-check and run the whole suite
-	$(BIN)/python -m pytest -q
+test: lint  ## lint, type-check and run the whole suite (two workers: most tests wait on subprocesses)
+	$(BIN)/python -m compileall -q liveagent_cli  # subprocess-heavy tests would otherwise recompile each run
+	$(BIN)/python -m pytest -q -n 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
+docs: install  ## regenerate the README's command reference from --help (a test fails when it drifts)
+	$(BIN)/python scripts/readme_reference.py
+
 completions: install  ## regenerate completions/ from the app (a test fails when they are stale)
 	for sh in bash zsh fish; do _LIVEAGENT_COMPLETE=source_$$sh $(BIN)/liveagent > completions/liveagent.$$sh; done
+
+.PHONY: bench
+bench: install  ## step costs, delivery latency, sandbox capacity, memory; writes bench/results.md (~8 min)
+	$(BIN)/python -m compileall -q liveagent_cli  # as a pip install would; see README "Performance"
+	$(BIN)/python bench/run.py

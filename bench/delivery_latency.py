@@ -39,14 +39,20 @@ def measure(messages: int) -> dict[str, float]:
     state_dir = tempfile.mkdtemp(prefix="liveagent-bench-")
     try:
         with Sandbox(SandboxConfig(accept_after=0, poll_hold=30)) as sandbox:
-            env = dict(os.environ, LIVEAGENT_POD=sandbox.pod_url, LIVEAGENT_ORG_ID=ORG_ID,
-                       LIVEAGENT_DEPLOYMENT_ID=DEPLOYMENT_ID, LIVEAGENT_BUTTON_ID=BUTTON_ID,
-                       LIVEAGENT_STATE_DIR=state_dir)
+            env = dict(
+                os.environ,
+                LIVEAGENT_POD=sandbox.pod_url,
+                LIVEAGENT_ORG_ID=ORG_ID,
+                LIVEAGENT_DEPLOYMENT_ID=DEPLOYMENT_ID,
+                LIVEAGENT_BUTTON_ID=BUTTON_ID,
+                LIVEAGENT_STATE_DIR=state_dir,
+            )
             for step in (["session"], ["init"], ["poll", "--until", "ChatEstablished"]):
                 subprocess.run([LIVEAGENT, *step], env=env, check=True, capture_output=True)
             chat = sandbox.chats()[0]["id"]
-            follower = subprocess.Popen([LIVEAGENT, "poll", "--follow", "--json"], env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL)
+            follower = subprocess.Popen(
+                [LIVEAGENT, "poll", "--follow", "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+            )
             assert follower.stdout is not None
             fd = follower.stdout.fileno()
             buffer = b""

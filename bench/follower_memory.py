@@ -37,17 +37,23 @@ def drive(kind: str, messages: int) -> list[tuple[int, float]]:
     samples: list[tuple[int, float]] = []
     try:
         with Sandbox(SandboxConfig(accept_after=0, poll_hold=30)) as sandbox:
-            env = dict(os.environ, LIVEAGENT_POD=sandbox.pod_url, LIVEAGENT_ORG_ID=ORG_ID,
-                       LIVEAGENT_DEPLOYMENT_ID=DEPLOYMENT_ID, LIVEAGENT_BUTTON_ID=BUTTON_ID,
-                       LIVEAGENT_STATE_DIR=state_dir)
+            env = dict(
+                os.environ,
+                LIVEAGENT_POD=sandbox.pod_url,
+                LIVEAGENT_ORG_ID=ORG_ID,
+                LIVEAGENT_DEPLOYMENT_ID=DEPLOYMENT_ID,
+                LIVEAGENT_BUTTON_ID=BUTTON_ID,
+                LIVEAGENT_STATE_DIR=state_dir,
+            )
             if kind == "poll --follow":
                 for step in (["session"], ["init"], ["poll", "--until", "ChatEstablished"]):
                     subprocess.run([LIVEAGENT, *step], env=env, check=True, capture_output=True)
                 argv = [LIVEAGENT, "poll", "--follow", "--json"]
             else:
                 argv = [LIVEAGENT, "chat", "--json"]
-            proc = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+            )
             assert proc.stdout is not None and proc.stdin is not None
             fd = proc.stdout.fileno()
             end = time.monotonic() + 30
