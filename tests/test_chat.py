@@ -35,3 +35,22 @@ def test_chat_with_no_agent_exits_7(cli: Cli, sandbox: Sandbox) -> None:
     run = cli("chat", input="hello\n")
     assert run.code == 7
     assert sandbox.chats()[0]["transcript"] == []
+
+
+def test_chat_from_a_pipe_as_a_whole_transcript(cli: Cli) -> None:
+    human = cli("chat", "--visitor-name", "Ada", input="hello\n")
+    assert human.code == 0, human.stderr
+    assert human.stdout.splitlines() == [
+        "chat requested: position 1, estimated wait 0 s",
+        "Sandbox Agent joined the chat",
+        "You: hello",
+        "Sandbox Agent: hello",
+    ]
+    machine = cli("chat", "--json", input="one\ntwo\n")
+    items = [json.loads(line) for line in machine.stdout.splitlines()]
+    assert [(i["type"], i["message"].get("text")) for i in items] == [
+        ("ChatRequestSuccess", None),
+        ("ChatEstablished", None),
+        ("ChatMessage", "one"),
+        ("ChatMessage", "two"),
+    ]

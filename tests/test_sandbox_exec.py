@@ -101,3 +101,28 @@ def test_sandbox_agent_drives_the_only_open_chat() -> None:
     assert [i["type"] for i in items] == ["ChatMessage", "ChatEnded"]
     assert items[0]["message"]["text"] == "How can I help?"
     assert "unknown-action=2" in run.stderr
+
+
+def test_verbose_on_the_sandbox_commands_logs_the_wire_without_keys() -> None:
+    run = subprocess.run(
+        [
+            LIVEAGENT,
+            "sandbox",
+            "exec",
+            "--verbose",
+            "--agent",
+            "manual",
+            "--",
+            "bash",
+            "-c",
+            "liveagent session >/dev/null && liveagent init && liveagent sandbox agent accept --verbose",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, PATH=f"{Path(LIVEAGENT).parent}:{os.environ['PATH']}"),
+    )
+    assert run.returncode == 0, run.stderr
+    assert '"path": "/chat/rest/System/SessionId"' in run.stderr, "serve/exec --verbose: one JSON line per exchange"
+    assert "> POST http://127.0.0.1:" in run.stderr and "/_sandbox/chats/_only/agent  < 200" in run.stderr
+    assert '"x-liveagent-session-key": "<redacted>"' in run.stderr

@@ -42,6 +42,9 @@ AllowRemote = Annotated[bool, typer.Option("--allow-remote", help="allow binding
 Seed = Annotated[int | None, typer.Option("--seed", help="reproducible ids, keys, tokens and p= faults", metavar="N")]
 Debug = Annotated[bool, typer.Option("--debug", help="traceback with errors")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no notes on stderr")]
+Verbose = Annotated[
+    bool, typer.Option("--verbose", "-v", help="wire log on stderr (serve/exec: every exchange, keys redacted)")
+]
 PodOption = Annotated[
     str | None, typer.Option("--pod", help="the sandbox's pod URL [env LIVEAGENT_POD]", metavar="URL")
 ]
@@ -112,6 +115,7 @@ def serve_cmd(
     allow_remote: AllowRemote = False,
     seed: Seed = None,
     quiet: Quiet = False,
+    verbose: Verbose = False,
     debug: Debug = False,
 ) -> None:
     """Run the sandbox pod in the foreground until Ctrl-C; prints its Chat API endpoint on stdout when ready."""
@@ -128,7 +132,7 @@ def serve_cmd(
             poll_hold=poll_hold,
             connection_timeout=connection_timeout,
             faults=fault,
-            log_file=log,
+            log_file=log or ("/dev/stderr" if verbose else None),
             allow_remote=allow_remote,
             seed=seed,
         )
@@ -162,6 +166,7 @@ def exec_cmd(
     log: LogFile = None,
     seed: Seed = None,
     quiet: Quiet = False,
+    verbose: Verbose = False,
     debug: Debug = False,
 ) -> None:
     """Start a sandbox on a free port, run COMMAND with LIVEAGENT_POD and the ids set, stop it, exit with its status.
@@ -186,7 +191,7 @@ def exec_cmd(
             poll_hold=poll_hold,
             connection_timeout=connection_timeout,
             faults=fault,
-            log_file=log,
+            log_file=log or ("/dev/stderr" if verbose else None),
             allow_remote=False,
             seed=seed,
         )
@@ -313,6 +318,7 @@ def agent_cmd(
     pod: PodOption = None,
     json_: JsonOption = False,
     quiet: Quiet = False,
+    verbose: Verbose = False,
     debug: Debug = False,
 ) -> None:
     """Drive the simulated agent of the sandbox that --pod / LIVEAGENT_POD names."""
@@ -321,6 +327,7 @@ def agent_cmd(
     def body() -> None:
         from liveagent_cli.core.control import agent_action
 
+        _wire(out, verbose)
         fields = _agent_fields(action, list(words or []), reason)
         result = agent_action(_pod(pod), chat or "_only", action, fields)
         if out.json_mode:
@@ -340,6 +347,7 @@ def fault_add_cmd(
     pod: PodOption = None,
     json_: JsonOption = False,
     quiet: Quiet = False,
+    verbose: Verbose = False,
     debug: Debug = False,
 ) -> None:
     """Add a fault rule to a running sandbox; prints its id."""
@@ -348,6 +356,8 @@ def fault_add_cmd(
     def body() -> None:
         from liveagent_cli.core.control import add_fault
         from liveagent_cli.sandbox.faults import FaultSpecError, parse_fault
+
+        _wire(out, verbose)
 
         try:
             parse_fault(spec)
@@ -365,7 +375,11 @@ def fault_add_cmd(
 
 @fault_app.command("list")
 def fault_list_cmd(
-    pod: PodOption = None, json_: JsonOption = False, quiet: Quiet = False, debug: Debug = False
+    pod: PodOption = None,
+    json_: JsonOption = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+    debug: Debug = False,
 ) -> None:
     """The fault rules in force: id, spec, how many requests each applied to and how often it fired."""
     out = make_output(json_, quiet, False)
@@ -373,6 +387,7 @@ def fault_list_cmd(
     def body() -> None:
         from liveagent_cli.core.control import list_faults
 
+        _wire(out, verbose)
         rules = list_faults(_pod(pod))
         if out.json_mode:
             out.data(rules)
@@ -390,6 +405,7 @@ def fault_clear_cmd(
     rule_id: Annotated[int | None, typer.Argument(help="one rule's id; default: all", metavar="[ID]")] = None,
     pod: PodOption = None,
     quiet: Quiet = False,
+    verbose: Verbose = False,
     debug: Debug = False,
 ) -> None:
     """Remove one fault rule, or all of them."""
@@ -398,7 +414,16 @@ def fault_clear_cmd(
     def body() -> None:
         from liveagent_cli.core.control import clear_faults
 
+        _wire(out, verbose)
         result = clear_faults(_pod(pod), rule_id)
         out.note(f"removed {result.get('removed', 0)} fault rule(s)")
 
     guarded(out, debug, body)
+
+
+def _wire(out: Any, verbose: bool) -> None:
+    """--verbose: each control API call as one line on stderr (method, URL, status, time)."""
+    if verbose:
+        from liveagent_cli.core import control
+
+        control.on_exchange = out.wire

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +17,7 @@ from liveagent_cli.core.errors import ApiError, NetworkError, UsageError
 from liveagent_cli.core.settings import normalize_pod
 
 TIMEOUT = 10.0
+on_exchange: Callable[[str], None] | None = None  # `--verbose`: told about each call
 
 
 def control_base(pod: str) -> str:
@@ -48,12 +50,22 @@ def clear_faults(pod: str, rule_id: int | None = None) -> dict[str, Any]:
 
 
 def _call(method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    import time
+
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    started = time.monotonic()
+
+    def log(status: object) -> None:
+        if on_exchange is not None:
+            on_exchange(f"> {method} {url}  < {status} in {(time.monotonic() - started) * 1000:.0f} ms")
+
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
             payload = response.read()
+            log(response.status)
     except urllib.error.HTTPError as exc:
+        log(exc.code)
         detail = _error_text(exc.read())
         if exc.code == 409:
             raise UsageError(detail or "the sandbox refused the action", hint="name the chat with --chat ID") from None
@@ -63,6 +75,7 @@ def _call(method: str, url: str, body: dict[str, Any] | None = None) -> dict[str
             raise UsageError(detail or "the sandbox refused the request") from None
         raise ApiError(f"the sandbox answered HTTP {exc.code}: {detail}", status=exc.code) from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        log("no answer")
         reason = getattr(exc, "reason", exc)
         raise NetworkError(
             f"cannot reach the sandbox at {url}: {reason}", hint="is `liveagent sandbox serve` running?"

@@ -252,9 +252,9 @@ def run_piped(ctx: Context, options: ChatOptions, lines: Iterator[str]) -> None:
             if not text.strip():
                 continue
             chat.raise_if_over()
-            chat.send_now(text)
-            if not ctx.out.json_mode:
+            if not ctx.out.json_mode:  # before sending, so the agent's answer always prints after it
                 ctx.out.text(f"You: {text}", "bold")
+            chat.send_now(text)
             sent += 1
             last_sent = time.monotonic()
         if sent:
