@@ -80,3 +80,23 @@ def test_non_blocking_lock_reports_contention(tmp_path: Path) -> None:
             assert second is False
     with store.lock("poll", blocking=False) as again:
         assert again
+
+
+@pytest.mark.parametrize(
+    ("field_name", "bad"),
+    [
+        ("created_at", '"x"'),
+        ("connection_timeout_ms", '"x"'),
+        ("menu_items", "[1]"),
+        ("resync_pending", "1"),
+        ("ack", "true"),
+    ],
+)
+def test_every_field_is_type_checked(tmp_path: Path, field_name: str, bad: str) -> None:
+    store = StateStore(tmp_path, "default")
+    store.save(_state())
+    lines = [line for line in store.path.read_text().splitlines() if not line.startswith(f"{field_name} =")]
+    at = lines.index("[session]") + 1
+    store.path.write_text("\n".join([*lines[:at], f"{field_name} = {bad}", *lines[at:]]) + "\n")
+    with pytest.raises(StateError, match=f"malformed {field_name}"):
+        store.load()

@@ -73,7 +73,18 @@ def choose_cmd(
     from liveagent_cli.flows.actions import choose
 
     final, text = choose(ctx, number)
-    _sent(ctx, f"menu choice {number} ({text})", final.sequence)
+    if ctx.out.json_mode:
+        ctx.out.data(
+            {
+                "sent": "RichMessage",
+                "session": ctx.store.name,
+                "sequence": final.sequence,
+                "choice": number,
+                "text": text,
+            }
+        )
+    else:
+        ctx.out.note(f"sent menu choice {number} ({text})")
 
 
 @visitor_command(app, "breadcrumb")

@@ -97,8 +97,25 @@ def run() -> int:
         completion_init()
     else:
         only = _command_name(sys.argv[1:])
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
     try:
-        build_app(only)()
+        result = build_app(only)(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()  # `liveagent` (or a group) alone: the help, as a usage error
+        return 2
+    except UsageError as exc:  # the contract's shape: one line naming the problem, then a hint
+        command = " ".join(
+            ["liveagent", *([exc.ctx.command_path.split(" ", 1)[1]] if exc.ctx and " " in exc.ctx.command_path else [])]
+        )
+        sys.stderr.write(f"error: {exc.format_message()}\nhint: see `{command} --help`\n")
+        return 2
+    except ClickException as exc:
+        sys.stderr.write(f"error: {exc.format_message()}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return 130
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return 0
+    return result if isinstance(result, int) else 0

@@ -34,10 +34,19 @@ def run_interactive(ctx: Context, options: ChatOptions) -> None:
     spin = itertools.cycle(SPINNER)
     started = time.monotonic()
 
-    def toolbar() -> str:
+    timed_out: list[bool] = []
+
+    def toolbar() -> str:  # redrawn every 0.2 s, so it also watches --timeout
         view = chat.view
         if view.ended or view.error:
             return " chat over: press Enter"
+        if not view.established and options.timeout is not None and time.monotonic() - started > options.timeout:
+            if not timed_out:
+                timed_out.append(True)
+                app = session.app
+                if app.loop is not None:
+                    app.loop.call_soon_threadsafe(lambda: app.exit(exception=EOFError()) if app.is_running else None)
+            return " no agent in time"
         if not view.established:
             where = f"position {view.queue_position}" if view.queue_position else "requested"
             wait = f", about {int(view.estimated_wait)} s" if view.estimated_wait is not None else ""
@@ -66,15 +75,16 @@ def run_interactive(ctx: Context, options: ChatOptions) -> None:
     ctx.out.note("type a message and press Enter; /help lists commands, /end or Ctrl-D ends the chat")
     interrupted = False
     with patch_stdout(raw=True):
-        chat.start()
         try:
+            chat.start()
             while not (chat.view.ended or chat.view.error):
-                if options.timeout is not None and not chat.view.established:
-                    if time.monotonic() - started > options.timeout:
-                        raise WaitTimeoutError(f"no agent accepted the chat within {options.timeout:g} s")
+                if timed_out:
+                    raise WaitTimeoutError(f"no agent accepted the chat within {options.timeout:g} s")
                 try:
                     line = session.prompt("> ", bottom_toolbar=toolbar, refresh_interval=0.2)
                 except EOFError:
+                    if timed_out:
+                        raise WaitTimeoutError(f"no agent accepted the chat within {options.timeout:g} s") from None
                     break
                 except KeyboardInterrupt:
                     interrupted = True

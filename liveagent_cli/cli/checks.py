@@ -47,7 +47,7 @@ def smoke_cmd(
     """The CI check: availability, session, init, wait for an agent, send a probe, (expect a reply,) end."""
     from liveagent_cli.flows.smoke import SmokeOptions, StepResult, run_smoke, write_junit
 
-    if ctx.store.name == "default" and not os.environ.get("LIVEAGENT_SESSION"):
+    if not ctx.session_named:
         ctx.store = StateStore(ctx.store.directory, f"smoke-{os.getpid()}")  # never touch the user's chat
     if not init.get("visitor_name"):
         init["visitor_name"] = "liveagent smoke"

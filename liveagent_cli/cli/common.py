@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from liveagent_cli.core.errors import ExitCode, LiveAgentError
+from liveagent_cli.core.errors import ExitCode, LiveAgentError, UsageError
 from liveagent_cli.core.output import Output
 from liveagent_cli.core.redact import Redactor
 
@@ -100,6 +100,18 @@ def fail(out: Output, exc: BaseException, debug: bool) -> NoReturn:
     raise typer.Exit(int(ExitCode.INTERNAL))
 
 
+def check_utf8(values: dict[str, Any]) -> None:
+    """Arguments that are not valid UTF-8 (undecodable bytes arrive as lone surrogates) are usage errors."""
+    for name, value in values.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    what = name.rstrip("_").replace("_", "-")
+                    raise UsageError(f"the {what} given is not valid UTF-8", hint="pass UTF-8 text") from None
+
+
 def guarded(out: Output, debug: bool, body: Callable[[], None]) -> None:
     try:
         body()
@@ -123,6 +135,7 @@ def visitor_command(app: typer.Typer, name: str, **kwargs: Any) -> Callable[[F],
             def body() -> None:
                 from liveagent_cli.cli.context import build_context
 
+                check_utf8({**values, **common})
                 ctx = build_context(common, out)
                 try:
                     func(ctx, **values)

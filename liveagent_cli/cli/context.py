@@ -20,4 +20,6 @@ def build_context(common: dict[str, Any], out: Output) -> Context:
     settings = resolve(flags, common.get("profile"))
     session = common.get("session") or os.environ.get("LIVEAGENT_SESSION") or "default"
     store = StateStore(state_dir(), session)
-    return Context(settings=settings, store=store, out=out, verbose=bool(common.get("verbose")))
+    ctx = Context(settings=settings, store=store, out=out, verbose=bool(common.get("verbose")))
+    ctx.session_named = bool(common.get("session") or os.environ.get("LIVEAGENT_SESSION"))
+    return ctx

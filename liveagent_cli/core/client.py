@@ -191,7 +191,10 @@ class LiveAgentClient:
 
     def delete_session(self, timeout: float = POST_TIMEOUT) -> None:
         """DELETE System/SessionId/{key}: tears the session down without a chat."""
-        self._request("DELETE", f"System/SessionId/{self.key}", read_timeout=timeout)
+        from urllib.parse import quote
+
+        # real keys are `<id>!<epoch>!<base64>`: a `/` in the base64 must not split the path
+        self._request("DELETE", f"System/SessionId/{quote(self.key or '', safe='')}", read_timeout=timeout)
 
     def typing(self, on: bool, sequence: int, timeout: float = POST_TIMEOUT) -> None:
         noun = "Chasitor/ChasitorTyping" if on else "Chasitor/ChasitorNotTyping"
@@ -285,6 +288,12 @@ class LiveAgentClient:
         response = self._send_raw(
             "POST", url, params=params, data=body, headers={"Content-Type": body.content_type}, read_timeout=timeout
         )
+        if response.status_code in (400, 403, 404, 410):
+            raise ApiError(
+                f"the upload servlet refused the file (HTTP {response.status_code}): {_excerpt(response)}",
+                hint="a file token works once: ask the agent to request the file again",
+                status=response.status_code,
+            )
         self._check_status(response, "POST", "upload/servlet")
 
     def reconnect_session(self, offset: int | None, timeout: float = POST_TIMEOUT) -> tuple[str, bool]:
@@ -361,7 +370,7 @@ class LiveAgentClient:
                 params=params,
                 data=data,
                 headers=headers,
-                timeout=(CONNECT_TIMEOUT, read_timeout),
+                timeout=(min(CONNECT_TIMEOUT, read_timeout), read_timeout),
                 stream=True,
             )
             exchange.url = response.url

@@ -19,7 +19,10 @@ class Redactor:
 
     def add(self, secret: str | None) -> None:
         if secret and len(secret) >= 8:
+            from urllib.parse import quote
+
             self._secrets.add(secret)
+            self._secrets.add(quote(secret, safe=""))  # as it appears in a URL path
             # the key's parts are secret too: `<id>!<epoch>!<signature>` leaks its signature on its own
             for part in secret.split("!")[2:]:
                 if len(part) >= 8:

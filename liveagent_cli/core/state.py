@@ -89,13 +89,38 @@ class SessionState:
             state = cls(**kwargs)
         except TypeError as exc:
             raise StateError(f"state file {path} is incomplete: {exc}", hint=_RESET_HINT) from None
-        for name in ("pod", "api_version", "id", "key", "affinity"):
-            if not isinstance(getattr(state, name), str):
-                raise StateError(f"state file {path} has a malformed {name}", hint=_RESET_HINT)
-        for name in ("ack", "sequence", "client_poll_timeout"):
-            if not isinstance(getattr(state, name), int) or isinstance(getattr(state, name), bool):
-                raise StateError(f"state file {path} has a malformed {name}", hint=_RESET_HINT)
+        for f in fields(cls):
+            value = getattr(state, f.name)
+            if not _fits(value, str(f.type)):
+                raise StateError(f"state file {path} has a malformed {f.name}", hint=_RESET_HINT)
         return state
+
+
+_KINDS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "list[str]": (list,),
+    "dict[str, str]": (dict,),
+}
+
+
+def _fits(value: Any, annotation: str) -> bool:
+    """Does a value read from TOML fit the field's annotation (a string such as `int | None`)?"""
+    for part in (p.strip() for p in annotation.split("|")):
+        if part == "None":
+            if value is None:
+                return True
+            continue
+        if not isinstance(value, _KINDS.get(part, ())) or (isinstance(value, bool) and part != "bool"):
+            continue
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            continue
+        if isinstance(value, dict) and not all(isinstance(v, str) for v in value.values()):
+            continue
+        return True
+    return False
 
 
 _RESET_HINT = "remove it (the chat is lost) and start again with `liveagent session`"

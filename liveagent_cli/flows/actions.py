@@ -174,7 +174,11 @@ def upload(ctx: Context, plan: UploadPlan, on_progress: Any = None) -> SessionSt
             body=body,
             timeout=Deadline(None).cap(max(POST_TIMEOUT, plan.size / (256 * 1024))),
         )
-    return state
+
+    def spent(s: SessionState) -> None:  # a file token works once
+        s.upload_url = s.file_token = ""
+
+    return ctx.store.update(spent)
 
 
 def reconnect(ctx: Context) -> SessionState:

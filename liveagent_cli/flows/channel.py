@@ -79,6 +79,7 @@ class Channel:
         self.state = live_state(ctx)
         self.client = ctx.client(self.state.pod, self.state.api_version, self.state)
         self.give_up = give_up_seconds()
+        self.polled_with = ""  # the affinity the last poll was sent with
 
     def adopt(self, state: SessionState) -> None:
         self.state = state
@@ -139,7 +140,10 @@ class Channel:
                 attempt += 1
             except OutOfSyncError as exc:
                 if exc.actual >= exc.sent:
-                    return SENT  # the pod already has this one: its first answer was lost
+                    # the pod already has this one (its first answer was lost): carry on from where it is
+                    state.sequence = max(state.sequence, exc.actual)
+                    self.store.save(state)
+                    return SENT
                 if resynced_409:
                     raise
                 resynced_409 = True
@@ -249,7 +253,8 @@ class Channel:
         """One long poll: transport failures retried until nothing has answered for the give-up budget
         (bounded by the chat's connectionTimeout), 503 recovered; None on 204 or when `deadline` passed."""
         fresh = self.store.load()  # pick up a reconnect another process made
-        if fresh.affinity != self.state.affinity or fresh.key != self.state.key:
+        self.check_same_session(fresh)
+        if fresh.affinity != self.state.affinity:
             self.adopt(fresh)
         budget = self.give_up
         if self.state.connection_timeout_ms:
@@ -259,6 +264,7 @@ class Channel:
         while True:
             hold = silence.cap(self.state.client_poll_timeout + POLL_MARGIN)
             try:
+                self.polled_with = self.client.affinity or ""
                 return self.client.messages(self.state.ack, timeout=hold)
             except NetworkError:
                 if deadline.expired():
@@ -276,6 +282,14 @@ class Channel:
                     if self.store.exists():
                         self.mark_ended(self.store.load(), exc.message)
                 raise
+
+    def check_same_session(self, fresh: SessionState) -> None:
+        """A poller must never carry on into a session that replaced the one it started with."""
+        if fresh.id != self.state.id:
+            raise SessionGoneError(
+                f"session {self.store.name!r} was replaced by another process while this one polled it",
+                hint="poll the new session with a new `liveagent poll`",
+            )
 
     def mark_ended(self, state: SessionState, why: str) -> None:
         state.chat, state.ended_reason = "ended", why

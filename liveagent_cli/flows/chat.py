@@ -48,7 +48,7 @@ class ChatView:
     file_requested: bool = False
     agent_messages: int = 0
     ended: PollResult | None = None
-    error: LiveAgentError | None = None
+    error: BaseException | None = None  # a failure of the poll or send thread, re-raised by the main thread
 
 
 class ChatSession:
@@ -66,10 +66,16 @@ class ChatSession:
         self._listeners: list[Callable[[], None]] = []
         self._threads: list[threading.Thread] = []
         self._typing_sent = False
+        self._opened = False
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> None:
+        from liveagent_cli.core.settings import check_id
+
+        for name in ("org_id", "deployment_id", "button_id"):  # before a session exists to be left behind
+            check_id(name, str(self.ctx.settings.require(name)))
         open_session(self.ctx, replace=self.options.replace)
+        self._opened = True
         init_chat(self.ctx, self.options.init)
         if self.transcript:
             self.transcript.system("chat requested", visitor=self.options.init.get("visitor_name") or "Visitor")
@@ -84,6 +90,8 @@ class ChatSession:
         for thread in self._threads[1:]:
             thread.join(timeout=5)
         self._stop.set()
+        if not self._opened:
+            return
         try:
             if self.view.ended is None and self.ctx.store.exists():
                 end_chat(self.ctx, reason)
@@ -94,7 +102,8 @@ class ChatSession:
         if self.transcript:
             self.transcript.system("chat ended")
             self.transcript.close()
-        self._threads[0].join(timeout=0.5)
+        if self._threads:
+            self._threads[0].join(timeout=0.5)
 
     def add_listener(self, listener: Callable[[], None]) -> None:
         """Called (from the poll thread) whenever the view changes, e.g. to redraw a toolbar."""
@@ -176,9 +185,17 @@ class ChatSession:
             except LiveAgentError as exc:
                 self.ctx.out.error(exc.message, exc.hint)
                 if isinstance(exc, SessionGoneError):
-                    with self.cond:
-                        self.view.error = self.view.error or exc
-                        self.cond.notify_all()
+                    self._fail(exc)
+            except Exception as exc:  # noqa: BLE001 - handed to the main thread, which reports it
+                self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        """A background thread's failure ends the conversation; the main thread re-raises it."""
+        with self.cond:
+            if self.view.error is None and not self._stop.is_set():
+                self.view.error = exc
+            self.cond.notify_all()
+        self._changed()
 
     # -- incoming ------------------------------------------------------------------------------------------
     def _poll_loop(self) -> None:
@@ -194,11 +211,9 @@ class ChatSession:
             with self.cond:
                 self.view.ended = result if result.ended else None
                 self.cond.notify_all()
-        except LiveAgentError as exc:
-            with self.cond:
-                if not self._stop.is_set():
-                    self.view.error = exc
-                self.cond.notify_all()
+        except Exception as exc:  # noqa: BLE001 - handed to the main thread, which reports it
+            self._fail(exc)
+            return
         self._changed()
 
     def _arrived(self, item: dict[str, Any], state: SessionState) -> None:
@@ -239,8 +254,8 @@ class ChatSession:
 def run_piped(ctx: Context, options: ChatOptions, lines: Iterator[str]) -> None:
     """From a pipe: wait for the agent, send each line, wait for the replies (bounded), end the chat."""
     chat = ChatSession(ctx, options, lambda item: ctx.out.message(item, agent=chat.view.agent or "agent"))
-    chat.start()
     try:
+        chat.start()
         deadline = time.monotonic() + options.timeout if options.timeout is not None else None
         ctx.out.note("waiting for an agent…")
         if not chat.wait_for(lambda: chat.view.established, deadline):

@@ -19,6 +19,7 @@ class Context:
     store: StateStore
     out: Output
     verbose: bool = False
+    session_named: bool = False  # --session or LIVEAGENT_SESSION was given
     _http: Any = None
 
     def client(self, pod: str, api_version: str, state: SessionState | None = None) -> LiveAgentClient:

@@ -94,11 +94,12 @@ def _network_checks(ctx: Context, pod: str, api_version: str, ids: dict[str, str
         return [Check("switch server", "fail", f"{exc.message}", ConfigError(exc.message, hint=exc.hint))]
     except NetworkError as exc:
         return [Check("reachable", "fail", exc.message, exc)]
-    except LiveAgentError as exc:
+    except LiveAgentError as exc:  # the pod answered, but not as the Chat API: the settings are wrong (exit 3)
         status = getattr(exc, "status", None)
         if status == 400:
-            return [Check("api version", "fail", f"the pod refused the request (400): {exc.message}", exc)]
-        return [Check("reachable", "fail", exc.message, exc)]
+            message = f"the pod refused the request (400): {exc.message}"
+            return [Check("api version", "fail", message, ConfigError(message, hint="check --api-version"))]
+        return [Check("reachable", "fail", exc.message, ConfigError(exc.message, hint=exc.hint))]
     scheme = "TLS" if pod.startswith("https://") else "plain http"
     checks.append(Check("reachable", "ok", f"the pod answers over {scheme} and accepts API version {api_version}"))
     checks.append(Check("switch server", "ok", "no SwitchServer: the org lives on this pod"))

@@ -101,13 +101,17 @@ class Poller:
                     result.end_reason = str(msg.get("reason") or "unknown")
         with self.ctx.store.lock():
             state = self.ctx.store.load()
+            self.channel.check_same_session(state)
             if batch is not None:
                 apply_batch(state, batch)
                 self.ctx.store.save(state)
             self.channel.adopt(state)
-            if state.resync_pending and state.chat != "ended":
-                # the first answer after ReconnectSession carries ChasitorSessionData: now resync
-                self.channel.resync_locked(state)
+            if state.resync_pending and state.chat != "ended" and batch is not None:
+                # ChasitorSessionData comes first after ReconnectSession; a pod that sends none is resynced
+                # on the first batch fetched with the new affinity
+                has_data = any(item.get("type") == "ChasitorSessionData" for item in batch.messages)
+                if has_data or self.channel.polled_with == state.affinity:
+                    self.channel.resync_locked(state)
 
 
 def run_poll(

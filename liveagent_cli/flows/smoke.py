@@ -132,7 +132,8 @@ def run_smoke(ctx: Context, options: SmokeOptions, on_step: Callable[[StepResult
             result.seconds = time.monotonic() - started
         results.append(result)
         on_step(result)
-    if failed and ctx.store.exists():  # leave nothing behind: end the chat the failed run opened
+    opened = any(r.name == "session" and r.status == "passed" for r in results)
+    if failed and opened and ctx.store.exists():  # leave nothing behind: end the chat this run opened
         try:
             steps.end_chat(ctx, "client")
         except LiveAgentError:
