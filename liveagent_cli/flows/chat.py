@@ -217,6 +217,7 @@ class ChatSession:
         self._changed()
 
     def _arrived(self, item: dict[str, Any], state: SessionState) -> None:
+        self.on_message(item)  # printed before anyone waiting on the view wakes, so output keeps its order
         kind = item["type"]
         msg = item.get("message") if isinstance(item.get("message"), dict) else {}
         assert isinstance(msg, dict)
@@ -241,7 +242,6 @@ class ChatSession:
             elif kind == "FileTransfer":
                 view.file_requested = msg.get("type") == "Requested"
             self.cond.notify_all()
-        self.on_message(item)
         if self.transcript:
             self.transcript.pod(item, agent=self.view.agent or "agent")
         self._changed()
