@@ -22,12 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from liveagent_cli.sandbox import BUTTON_ID, DEPLOYMENT_ID, ORG_ID, Sandbox, SandboxConfig  # noqa: E402
+from common import LIVEAGENT, cli_env, establish  # noqa: E402
 
-LIVEAGENT = str(Path(sys.executable).parent / "liveagent")
+from liveagent_cli.sandbox import Sandbox, SandboxConfig  # noqa: E402
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -39,16 +38,8 @@ def measure(messages: int) -> dict[str, float]:
     state_dir = tempfile.mkdtemp(prefix="liveagent-bench-")
     try:
         with Sandbox(SandboxConfig(accept_after=0, poll_hold=30)) as sandbox:
-            env = dict(
-                os.environ,
-                LIVEAGENT_POD=sandbox.pod_url,
-                LIVEAGENT_ORG_ID=ORG_ID,
-                LIVEAGENT_DEPLOYMENT_ID=DEPLOYMENT_ID,
-                LIVEAGENT_BUTTON_ID=BUTTON_ID,
-                LIVEAGENT_STATE_DIR=state_dir,
-            )
-            for step in (["session"], ["init"], ["poll", "--until", "ChatEstablished"]):
-                subprocess.run([LIVEAGENT, *step], env=env, check=True, capture_output=True)
+            env = cli_env(sandbox, state_dir)
+            establish(env)
             chat = sandbox.chats()[0]["id"]
             follower = subprocess.Popen(
                 [LIVEAGENT, "poll", "--follow", "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL

@@ -16,12 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from liveagent_cli.sandbox import BUTTON_ID, DEPLOYMENT_ID, ORG_ID, Sandbox, SandboxConfig  # noqa: E402
+from common import LIVEAGENT, cli_env, establish  # noqa: E402
 
-LIVEAGENT = str(Path(sys.executable).parent / "liveagent")
+from liveagent_cli.sandbox import Sandbox, SandboxConfig  # noqa: E402
 
 
 def rss_mib(pid: int) -> float:
@@ -37,17 +36,9 @@ def drive(kind: str, messages: int) -> list[tuple[int, float]]:
     samples: list[tuple[int, float]] = []
     try:
         with Sandbox(SandboxConfig(accept_after=0, poll_hold=30)) as sandbox:
-            env = dict(
-                os.environ,
-                LIVEAGENT_POD=sandbox.pod_url,
-                LIVEAGENT_ORG_ID=ORG_ID,
-                LIVEAGENT_DEPLOYMENT_ID=DEPLOYMENT_ID,
-                LIVEAGENT_BUTTON_ID=BUTTON_ID,
-                LIVEAGENT_STATE_DIR=state_dir,
-            )
+            env = cli_env(sandbox, state_dir)
             if kind == "poll --follow":
-                for step in (["session"], ["init"], ["poll", "--until", "ChatEstablished"]):
-                    subprocess.run([LIVEAGENT, *step], env=env, check=True, capture_output=True)
+                establish(env)
                 argv = [LIVEAGENT, "poll", "--follow", "--json"]
             else:
                 argv = [LIVEAGENT, "chat", "--json"]
@@ -64,7 +55,7 @@ def drive(kind: str, messages: int) -> list[tuple[int, float]]:
             chat = sandbox.chats()[0]["id"]
             seen, lines, checkpoints = 0, b"", {1, messages // 10, messages // 4, messages // 2, 3 * messages // 4}
             sent = 0
-            deadline = time.monotonic() + 300
+            deadline = time.monotonic() + 900
             while seen < messages and time.monotonic() < deadline:
                 while sent < messages and sent - seen < 200:  # keep a bounded backlog
                     sandbox.agent_action(chat, "say", text=f"message {sent} " + "x" * 80)

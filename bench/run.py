@@ -41,10 +41,18 @@ def main() -> int:
         part("sandbox_capacity.py", *(["--levels", "100,500", "--duration", "5"] if quick else [])),
         part("follower_memory.py", "--messages", "2000" if quick else "10000"),
     ]
-    report = header + "\n" + "\n".join(f"## {title}\n\n{body}" for title, body in zip(
-        ("Per-step cost", "Delivery latency", "Sandbox capacity", "Memory over a long conversation"), sections,
-        strict=True,
-    ))
+    report = (
+        header
+        + "\n"
+        + "\n".join(
+            f"## {title}\n\n{body}"
+            for title, body in zip(
+                ("Per-step cost", "Delivery latency", "Sandbox capacity", "Memory over a long conversation"),
+                sections,
+                strict=True,
+            )
+        )
+    )
     RESULTS.write_text(report)
     print(report)
     return 0

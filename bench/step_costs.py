@@ -12,7 +12,6 @@ tomllib"`. Targets: send <= 1.5x the baseline script; status <= 1.3x `import typ
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -22,13 +21,11 @@ import time
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from liveagent_cli.sandbox import BUTTON_ID, DEPLOYMENT_ID, ORG_ID, Sandbox, SandboxConfig  # noqa: E402
+from common import LIVEAGENT, ROOT, cli_env, establish  # noqa: E402
 
-BIN = Path(sys.executable).parent
-LIVEAGENT = str(BIN / "liveagent")
+from liveagent_cli.sandbox import Sandbox, SandboxConfig  # noqa: E402
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:
@@ -44,21 +41,11 @@ def main() -> list[tuple[str, float, str]]:
     state_dir = tempfile.mkdtemp(prefix="liveagent-bench-")
     rows: list[tuple[str, float, str]] = []
     with Sandbox(SandboxConfig(accept_after=0, poll_hold=30)) as sandbox:
-        env = dict(
-            os.environ,
-            LIVEAGENT_POD=sandbox.pod_url,
-            LIVEAGENT_ORG_ID=ORG_ID,
-            LIVEAGENT_DEPLOYMENT_ID=DEPLOYMENT_ID,
-            LIVEAGENT_BUTTON_ID=BUTTON_ID,
-            LIVEAGENT_STATE_DIR=state_dir,
-            NO_COLOR="1",
-        )
-        for step in (["session"], ["init"], ["poll", "--until", "ChatEstablished"]):
-            subprocess.run([LIVEAGENT, *step], env=env, check=True, capture_output=True)
+        env = cli_env(sandbox, state_dir, NO_COLOR="1")
+        establish(env)
         # a second session for the baseline script and curl, so their sequence numbers never clash with ours
         base_env = dict(env, LIVEAGENT_SESSION="baseline")
-        for step in (["session"], ["init"], ["poll", "--until", "ChatEstablished"]):
-            subprocess.run([LIVEAGENT, *step], env=base_env, check=True, capture_output=True)
+        establish(base_env)
         base_state = Path(state_dir) / "baseline.toml"
         state = tomllib.loads(base_state.read_text())["session"]
         chat_id = state["id"]
