@@ -132,10 +132,15 @@ class ChatSession:
     # -- outgoing ------------------------------------------------------------------------------------------
     def send_now(self, text: str) -> None:
         """Send on the caller's thread, raising the tool's errors (pipe mode)."""
-        send_text(self.ctx, text)
-        self._typing_sent = False  # the pod clears the indicator when the message lands
-        if self.transcript:
+        if self.transcript:  # before sending, so the agent's answer is always written after it
             self.transcript.visitor(text)
+        try:
+            send_text(self.ctx, text)
+        except LiveAgentError as exc:
+            if self.transcript:
+                self.transcript.system(f"that message was not sent: {exc.message}")
+            raise
+        self._typing_sent = False  # the pod clears the indicator when the message lands
 
     def send(self, text: str) -> None:
         """Queue a message for the sender thread, so the prompt never waits on the pod."""
