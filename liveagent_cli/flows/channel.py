@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from liveagent_cli.core.errors import (
     DuplicatePollError,
@@ -47,6 +47,7 @@ RESYNC_WAIT_STEP = 0.05
 MAX_RECONNECTS_PER_STEP = 10
 
 Send = Callable[["LiveAgentClient", int, float], None]
+T = TypeVar("T")
 SENT, MOVED, MOVED_UNSURE = "sent", "moved", "moved-unsure"
 
 
@@ -67,6 +68,25 @@ def backoff(attempt: int) -> float:
     """Seconds before retry number `attempt` (0-based): at once first (a dropped connection is usually just
     that), then 0.25 s doubling up to 4 s."""
     return 0.0 if attempt == 0 else float(min(0.25 * 2 ** (attempt - 1), 4.0))
+
+
+def retrying(
+    call: Callable[[float], T], deadline: Deadline, retry_on: tuple[type[LiveAgentError], ...] = (NetworkError,)
+) -> T:
+    """`call(timeout)` until it answers, backing off, re-raising once `deadline` has passed.
+
+    For idempotent requests (SessionId, ReconnectSession, ChasitorResyncState); the POSTs that carry a sequence
+    number and the long poll have rules of their own.
+    """
+    attempt = 0
+    while True:
+        try:
+            return call(deadline.cap(POST_TIMEOUT))
+        except retry_on:
+            if deadline.expired():
+                raise
+            time.sleep(backoff(attempt))
+            attempt += 1
 
 
 class Channel:
@@ -169,16 +189,11 @@ class Channel:
         if state.affinity != used and not force:
             self.adopt(state)
             return
-        attempt = 0
-        while True:
-            try:
-                token, reset = self.client.reconnect_session(state.offset, timeout=deadline.cap(POST_TIMEOUT))
-                break
-            except (NetworkError, PodMovedError):
-                if deadline.expired():
-                    raise
-                time.sleep(backoff(attempt))
-                attempt += 1
+        token, reset = retrying(
+            lambda timeout: self.client.reconnect_session(state.offset, timeout=timeout),
+            deadline,
+            retry_on=(NetworkError, PodMovedError),
+        )
         state.affinity = token
         if reset:
             state.sequence = 0
@@ -194,21 +209,13 @@ class Channel:
         if not state.resync_pending:
             return
         self.adopt(state)
-        deadline = Deadline(self.give_up)
-        attempt = 0
-        while True:
-            try:
-                self.client.chasitor_resync_state(state.org_id, timeout=deadline.cap(POST_TIMEOUT))
-                break
-            except NetworkError:
-                if deadline.expired():
-                    self.ctx.out.warn("ChasitorResyncState got no answer; carrying on")
-                    break
-                time.sleep(backoff(attempt))
-                attempt += 1
-            except LiveAgentError as exc:
-                self.ctx.out.warn(f"ChasitorResyncState failed ({exc.message}); carrying on")
-                break
+        try:
+            retrying(
+                lambda timeout: self.client.chasitor_resync_state(state.org_id, timeout=timeout),
+                Deadline(self.give_up),
+            )
+        except LiveAgentError as exc:
+            self.ctx.out.warn(f"ChasitorResyncState failed ({exc.message}); carrying on")
         state.resync_pending = False
         self.store.save(state)
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from liveagent_cli.core.errors import NetworkError, SessionGoneError, UsageError
+from liveagent_cli.core.errors import SessionGoneError, UsageError
 from liveagent_cli.core.settings import check_api_version, check_id, normalize_pod
 from liveagent_cli.core.state import SessionState
-from liveagent_cli.flows.channel import POST_TIMEOUT, Channel, backoff
+from liveagent_cli.flows.channel import POST_TIMEOUT, Channel, retrying
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.deadline import Deadline, give_up_seconds
 from liveagent_cli.flows.describe import age
@@ -33,16 +33,7 @@ def open_session(ctx: Context, *, replace: bool = False) -> SessionState:
                     hint="end it with `liveagent end`, pick another with --session NAME, or pass --replace",
                 )
         client = ctx.client(pod, api_version)
-        deadline, attempt = Deadline(give_up_seconds()), 0
-        while True:
-            try:
-                info = client.session_id(timeout=deadline.cap(POST_TIMEOUT))
-                break
-            except NetworkError:
-                if deadline.expired():
-                    raise
-                time.sleep(backoff(attempt))
-                attempt += 1
+        info = retrying(lambda timeout: client.session_id(timeout=timeout), Deadline(give_up_seconds()))
         ctx.out.redactor.add(info.key)
         now = time.time()
         state = SessionState(
