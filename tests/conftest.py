@@ -87,6 +87,13 @@ class Cli:
             EVERY_OUTPUT.append(run.stdout + run.stderr)
         return run
 
+    def established(self, *init: str) -> None:
+        """session, init and wait for the agent, each as its own process."""
+        assert self("session").code == 0
+        run = self("init", *init)
+        assert run.code == 0, run.stderr
+        assert self("poll", "--until", "ChatEstablished").code == 0
+
     def leaked(self) -> list[str]:
         keys = self.sandbox.issued_keys() if self.sandbox is not None else []
         return [k for k in keys for text in self.outputs if k in text or k.split("!")[-1] in text]

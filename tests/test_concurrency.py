@@ -13,12 +13,6 @@ from liveagent_cli.sandbox import Sandbox
 from tests.conftest import LIVEAGENT, Cli, wait_until
 
 
-def _established(cli: Cli) -> None:
-    assert cli("session").code == 0
-    assert cli("init").code == 0
-    assert cli("poll", "--until", "ChatEstablished").code == 0
-
-
 class Follower:
     """`liveagent poll --follow --json` in the background, its stdout lines on a queue as they arrive."""
 
@@ -52,7 +46,7 @@ class Follower:
 
 
 def test_twenty_concurrent_sends_all_land_once_in_sequence_order(cli: Cli, sandbox: Sandbox) -> None:
-    _established(cli)
+    cli.established()
     procs = [
         subprocess.Popen(
             [LIVEAGENT, "send", f"message {i}"], env=cli.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -69,7 +63,7 @@ def test_twenty_concurrent_sends_all_land_once_in_sequence_order(cli: Cli, sandb
 
 
 def test_a_second_poller_waits_instead_of_opening_a_second_long_poll(cli: Cli, sandbox: Sandbox) -> None:
-    _established(cli)
+    cli.established()
     first = Follower(cli)
     # wait until the first follower's long poll is held by the pod
     wait_until(lambda: sandbox.chats()[0]["pollsHeld"] == 1)
@@ -94,7 +88,7 @@ def test_a_second_poller_waits_instead_of_opening_a_second_long_poll(cli: Cli, s
 
 
 def test_kill_9_of_a_follower_loses_no_agent_message(cli: Cli, sandbox: Sandbox) -> None:
-    _established(cli)
+    cli.established()
     chat_id = sandbox.chats()[0]["id"]
     seen: list[str] = []
     follower = Follower(cli)

@@ -13,14 +13,8 @@ from tests.conftest import LIVEAGENT, Cli
 from tests.test_concurrency import Follower
 
 
-def _established(cli: Cli) -> None:
-    assert cli("session").code == 0
-    assert cli("init").code == 0
-    assert cli("poll", "--until", "ChatEstablished").code == 0
-
-
 def test_forty_sends_through_503s_and_dropped_answers_are_echoed_once_in_order(cli: Cli, sandbox: Sandbox) -> None:
-    _established(cli)
+    cli.established()
     sandbox.add_fault("503:every=4")
     sandbox.add_fault("drop:every=5")
     follower = Follower(cli)
@@ -48,7 +42,7 @@ def test_forty_sends_through_503s_and_dropped_answers_are_echoed_once_in_order(c
 
 
 def test_a_send_that_meets_a_503_reconnects_and_resyncs(cli: Cli, sandbox: Sandbox) -> None:
-    _established(cli)
+    cli.established()
     sandbox.add_fault("503:times=1,path=ChatMessage")
     run = cli("send", "after the move")
     assert run.code == 0, run.stderr
@@ -65,7 +59,7 @@ def test_a_send_that_meets_a_503_reconnects_and_resyncs(cli: Cli, sandbox: Sandb
 
 
 def test_reconnect_by_hand(cli: Cli, sandbox: Sandbox, isolated_env) -> None:
-    _established(cli)
+    cli.established()
     assert cli("reconnect").code == 5, "nothing to reconnect before the pod moved the session (405)"
     # the pod moves the session under another client's request (a process that died before recovering)
     sandbox.add_fault("503:times=1")
@@ -88,7 +82,7 @@ def test_reconnect_by_hand(cli: Cli, sandbox: Sandbox, isolated_env) -> None:
 
 
 def test_a_lost_answer_is_retried_with_the_same_sequence(cli: Cli, sandbox: Sandbox) -> None:
-    _established(cli)
+    cli.established()
     sandbox.add_fault("drop:times=1,path=ChatMessage,when=after")
     assert cli("send", "only once").code == 0
     posts = [r for r in sandbox.requests() if r["path"].endswith("/ChatMessage")]
@@ -97,7 +91,7 @@ def test_a_lost_answer_is_retried_with_the_same_sequence(cli: Cli, sandbox: Sand
 
 
 def test_out_of_sync_409_is_settled_by_the_numbers(cli: Cli, sandbox: Sandbox, isolated_env) -> None:
-    _established(cli)
+    cli.established()
     # another client of the same session used numbers we never heard of: the pod is ahead of us
     state_file = isolated_env / "state" / "default.toml"
     text = state_file.read_text()
@@ -112,7 +106,7 @@ def test_out_of_sync_409_is_settled_by_the_numbers(cli: Cli, sandbox: Sandbox, i
 
 
 def test_an_expired_session_is_exit_6_and_the_state_says_so(cli: Cli, sandbox: Sandbox) -> None:
-    _established(cli)
+    cli.established()
     sandbox.add_fault("expire:times=1")
     run = cli("send", "anyone?")
     assert run.code == 6

@@ -11,13 +11,6 @@ from liveagent_cli.sandbox import BUTTON_ID, Sandbox
 from tests.conftest import Cli
 
 
-def _established(cli: Cli, *init: str) -> None:
-    assert cli("session").code == 0
-    run = cli("init", *init)
-    assert run.code == 0, run.stderr
-    assert cli("poll", "--until", "ChatEstablished").code == 0
-
-
 def _visitor_events(sandbox: Sandbox, chat: int = 0) -> list[dict]:
     return [e for e in sandbox.chats()[chat]["events"] if e["from"] == "visitor"]
 
@@ -27,7 +20,7 @@ def _last(sandbox: Sandbox, kind: str) -> dict:
 
 
 def test_typing_sneak_peek_and_custom_event(cli: Cli, sandbox: Sandbox) -> None:
-    _established(cli)
+    cli.established()
     assert cli("typing", "on").code == 0
     assert cli("typing", "off").code == 0
     assert cli("sneak-peek", "hel").code == 0
@@ -47,13 +40,13 @@ def test_breadcrumb_with_and_without_a_session(cli: Cli, sandbox: Sandbox) -> No
     assert cli("breadcrumb", "https://example.com/pricing").code == 0
     bare = sandbox.requests()[-1]
     assert bare["path"].endswith("/Visitor/Breadcrumb") and "x-liveagent-affinity" not in bare["headers"]
-    _established(cli)
+    cli.established()
     assert cli("breadcrumb", "https://example.com/checkout").code == 0
     assert _last(sandbox, "Breadcrumb") == {"location": "https://example.com/checkout"}
 
 
 def test_menus_are_answered_by_number(cli: Cli, sandbox: Sandbox) -> None:
-    _established(cli)
+    cli.established()
     assert cli("choose", "1").code == 2, "no menu yet"
     sandbox.agent_action(sandbox.chats()[0]["id"], "menu", items=["Billing", "Tech support"])
     shown = cli("poll", "--until", "RichMessage")
@@ -69,7 +62,7 @@ def test_menus_are_answered_by_number(cli: Cli, sandbox: Sandbox) -> None:
 def test_an_agents_file_request_answered_with_upload_ends_in_success(
     cli: Cli, sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    _established(cli)
+    cli.established()
     report = tmp_path / "report.pdf"
     report.write_bytes(b"%PDF-1.4 " + bytes(range(256)) * 4000)  # ~1 MB, binary
     assert cli("upload", str(report)).code == 2, "no file was asked for yet"
@@ -98,7 +91,7 @@ def test_an_agents_file_request_answered_with_upload_ends_in_success(
 def test_upload_checks_the_file_before_sending(
     cli: Cli, sandbox: Sandbox, tmp_path: Path, name: str, content: bytes | None, flags: list[str], needle: str
 ) -> None:
-    _established(cli)
+    cli.established()
     sandbox.agent_action(sandbox.chats()[0]["id"], "request-file")
     cli("poll", "--until", "FileTransfer")
     path = tmp_path / name
