@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
-from typing import Annotated, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from liveagent_cli.cli.common import guarded, make_output
-from liveagent_cli.core.errors import ConfigError, ExitCode, UsageError
+from liveagent_cli.core.errors import ApiError, ConfigError, ExitCode, NetworkError, UsageError
+
+if TYPE_CHECKING:
+    from liveagent_cli.sandbox import ControlClient
 
 app = typer.Typer(
     help="The built-in sandbox pod: a faithful local Live Agent pod for tests, CI and demos.",
@@ -66,10 +71,7 @@ def _config(
 ) -> Any:
     """The sandbox's configuration, checked: a bad --fault or --agent is a usage error, a bad script file or
     an unwritable --log a configuration error."""
-    from liveagent_cli.sandbox import SandboxConfig
-    from liveagent_cli.sandbox.agents import AGENT_NAMES, agent_spec
-    from liveagent_cli.sandbox.faults import FaultSpecError, parse_fault
-    from liveagent_cli.sandbox.script import ScriptError
+    from liveagent_cli.sandbox import AGENT_NAMES, FaultSpecError, SandboxConfig, ScriptError, agent_spec, parse_fault
 
     for spec in faults or []:
         try:
@@ -325,11 +327,9 @@ def agent_cmd(
     out = make_output(json_, quiet, False)
 
     def body() -> None:
-        from liveagent_cli.core.control import agent_action
-
-        _wire(out, verbose)
         fields = _agent_fields(action, list(words or []), reason)
-        result = agent_action(_pod(pod), chat or "_only", action, fields)
+        with _control(pod, out, verbose) as control:
+            result = control.agent_action(chat or "_only", action, fields)
         if out.json_mode:
             out.data(result)
             return
@@ -354,16 +354,14 @@ def fault_add_cmd(
     out = make_output(json_, quiet, False)
 
     def body() -> None:
-        from liveagent_cli.core.control import add_fault
-        from liveagent_cli.sandbox.faults import FaultSpecError, parse_fault
-
-        _wire(out, verbose)
+        from liveagent_cli.sandbox import FaultSpecError, parse_fault
 
         try:
             parse_fault(spec)
         except FaultSpecError as exc:
             raise UsageError(str(exc), hint="e.g. 503:every=4, drop:when=before,path=ChatMessage") from None
-        rule = add_fault(_pod(pod), spec)
+        with _control(pod, out, verbose) as control:
+            rule = control.add_fault(spec)
         if out.json_mode:
             out.data(rule)
         else:
@@ -385,10 +383,8 @@ def fault_list_cmd(
     out = make_output(json_, quiet, False)
 
     def body() -> None:
-        from liveagent_cli.core.control import list_faults
-
-        _wire(out, verbose)
-        rules = list_faults(_pod(pod))
+        with _control(pod, out, verbose) as control:
+            rules = control.list_faults()
         if out.json_mode:
             out.data(rules)
             return
@@ -412,18 +408,28 @@ def fault_clear_cmd(
     out = make_output(False, quiet, False)
 
     def body() -> None:
-        from liveagent_cli.core.control import clear_faults
-
-        _wire(out, verbose)
-        result = clear_faults(_pod(pod), rule_id)
+        with _control(pod, out, verbose) as control:
+            result = control.clear_faults(rule_id)
         out.note(f"removed {result.get('removed', 0)} fault rule(s)")
 
     guarded(out, debug, body)
 
 
-def _wire(out: Any, verbose: bool) -> None:
-    """--verbose: each control API call as one line on stderr (method, URL, status, time)."""
-    if verbose:
-        from liveagent_cli.core import control
+@contextlib.contextmanager
+def _control(pod: str | None, out: Any, verbose: bool) -> Iterator[ControlClient]:
+    """The control API of the sandbox that --pod names, its refusals turned into the contract's exit codes.
 
-        control.on_exchange = out.wire
+    --verbose logs each call as one line on stderr (method, URL, status, time).
+    """
+    from liveagent_cli.sandbox import ControlClient, ControlError
+
+    try:
+        yield ControlClient(_pod(pod), on_exchange=out.wire if verbose else None)
+    except ControlError as exc:
+        if exc.reason == "unreachable":
+            raise NetworkError(exc.message, hint="is `liveagent sandbox serve` running there?") from None
+        if exc.reason == "refused" and exc.status == 409:
+            raise UsageError(exc.message, hint="name the chat with --chat ID") from None
+        if exc.reason == "refused":
+            raise UsageError(exc.message) from None
+        raise ApiError(exc.message, status=exc.status) from None

@@ -1,18 +1,39 @@
-"""The sandbox pod: a local Live Agent pod for tests, CI and demos (`liveagent sandbox serve|exec|agent`).
+"""The sandbox: a local Live Agent pod for tests, CI and demos (`liveagent sandbox serve|exec|agent`).
 
-Standard library only, one asyncio event loop, and no imports from the client (`liveagent_cli.core`/`.cli`):
-the client never imports this package either, so each can be tested against the other honestly.
+One asyncio event loop, and no imports from the client (`liveagent_cli.core`, `.flows`, `.cli`): the client
+never imports this package either, so each can be tested against the other honestly (import-linter keeps
+both rules). This module is the facade the command layer and tests use; the sub-packages are:
+
+    http/       the HTTP/1.1 transport: knows nothing of Live Agent
+    model/      chat state and rules shared by every API, no HTTP: chat phases, visitor events, errors, queues
+    liveagent/  the legacy Live Agent API: its sessions and pod rules, and its REST resources
+    agents/     who answers the visitor (echo, manual, busy, scripts), through the narrow port in model/
+    faults.py   which failure a request meets (rule selection only; the gateway applies it)
+    gateway.py  the front door: faults, journal and wire log, then the API
+    control/    the control API under /_sandbox/, and a small client of it (`remote`)
+    runtime.py  wiring: the server in a thread (`Sandbox`) or in the foreground (`serve_forever`)
 """
 
+from liveagent_cli.sandbox.agents.behaviours import AGENT_NAMES, agent_spec
+from liveagent_cli.sandbox.agents.script import ScriptError
+from liveagent_cli.sandbox.control.remote import ControlClient, ControlError
 from liveagent_cli.sandbox.defaults import AGENT_USER_ID, BUTTON_ID, DEPLOYMENT_ID, ORG_ID
-from liveagent_cli.sandbox.server import Sandbox, SandboxConfig, serve_forever
+from liveagent_cli.sandbox.faults import FaultSpecError, parse_fault
+from liveagent_cli.sandbox.runtime import Sandbox, SandboxConfig, serve_forever
 
 __all__ = [
+    "AGENT_NAMES",
     "AGENT_USER_ID",
     "BUTTON_ID",
+    "ControlClient",
+    "ControlError",
     "DEPLOYMENT_ID",
+    "FaultSpecError",
     "ORG_ID",
     "Sandbox",
     "SandboxConfig",
+    "ScriptError",
+    "agent_spec",
+    "parse_fault",
     "serve_forever",
 ]

@@ -12,10 +12,9 @@ import time
 from collections import deque
 from typing import Any
 
-from liveagent_cli.sandbox.chatapi import SESSION_KEY, ChatAPI, Exchange
 from liveagent_cli.sandbox.defaults import SECOND_POD_PREFIX
 from liveagent_cli.sandbox.faults import FaultRule, Faults
-from liveagent_cli.sandbox.httpd import (
+from liveagent_cli.sandbox.http.server import (
     Request,
     Response,
     dropped,
@@ -24,10 +23,11 @@ from liveagent_cli.sandbox.httpd import (
     json_response,
     text_response,
 )
-from liveagent_cli.sandbox.pod import Pod
-from liveagent_cli.sandbox.redact import redact_headers, redact_path
-from liveagent_cli.sandbox.session import Session
-from liveagent_cli.sandbox.uploads import handle_upload
+from liveagent_cli.sandbox.keys import redact_headers, redact_path
+from liveagent_cli.sandbox.liveagent.chatapi import SESSION_KEY, ChatAPI, RequestNotes
+from liveagent_cli.sandbox.liveagent.pod import Pod
+from liveagent_cli.sandbox.liveagent.session import Session
+from liveagent_cli.sandbox.liveagent.uploads import handle_upload
 from liveagent_cli.sandbox.wirelog import WireLog
 
 JOURNAL_SIZE = 10_000
@@ -72,7 +72,7 @@ class Gateway:
         entry: dict[str, Any],
         response: Response | None,
         started: float,
-        ex: Exchange,
+        ex: RequestNotes,
         rule: FaultRule | None,
         *,
         body_shown: bool = True,
@@ -103,7 +103,7 @@ class Gateway:
     async def chat(self, request: Request, prefix: str) -> Response:
         started = time.monotonic()
         entry = self._journal(request)
-        ex = Exchange(self.base_url(request))
+        ex = RequestNotes(self.base_url(request))
         rule: FaultRule | None = None
         response: Response | None = None
         try:
@@ -115,7 +115,7 @@ class Gateway:
         finally:
             self._finish(request, entry, response, started, ex, rule)
 
-    async def _chat(self, request: Request, prefix: str, ex: Exchange) -> tuple[Response, FaultRule | None]:
+    async def _chat(self, request: Request, prefix: str, ex: RequestNotes) -> tuple[Response, FaultRule | None]:
         segments = segments_below(request.path, prefix)
         if not self.faults:
             return await self.chat_api.handle(request, segments, ex), None
@@ -141,7 +141,7 @@ class Gateway:
         await asyncio.sleep(rule.ms / 1000)  # delay: processed at once, answered late
         return response, rule
 
-    def _fault_answer(self, rule: FaultRule, session: Session | None, prefix: str, ex: Exchange) -> Response | None:
+    def _fault_answer(self, rule: FaultRule, session: Session | None, prefix: str, ex: RequestNotes) -> Response | None:
         """The answer of a fault that replaces processing; None for those that process first (drop after, delay)."""
         kind = rule.kind
         if kind == "503" and session is not None:
@@ -167,7 +167,7 @@ class Gateway:
     async def upload(self, request: Request, segments: list[str]) -> Response:
         started = time.monotonic()
         entry = self._journal(request)
-        ex = Exchange(self.base_url(request))
+        ex = RequestNotes(self.base_url(request))
         response: Response | None = None
         try:
             response, ex.chat_id = await handle_upload(self.pod, request, segments)

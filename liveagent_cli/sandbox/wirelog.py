@@ -12,7 +12,7 @@ import datetime
 import json
 from typing import IO, Any
 
-from liveagent_cli.sandbox.redact import redact_headers, redact_path, redact_text, redact_value
+from liveagent_cli.sandbox.keys import redact_headers, redact_path, redact_text, redact_value
 
 BODY_LIMIT = 2048
 

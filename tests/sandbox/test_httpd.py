@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from liveagent_cli.sandbox import Sandbox
-from liveagent_cli.sandbox.httpd import HTTPServer, Request, Response, json_response
+from liveagent_cli.sandbox.http.server import HTTPServer, Request, Response, json_response
 from tests.sandbox.helpers import API_VERSION, Control, Visitor, raw_exchange, wait_until
 
 ControlOn = Callable[[Sandbox], Control]
@@ -181,7 +181,7 @@ def test_handler_exception_is_500_json_and_logged(caplog: pytest.LogCaptureFixtu
             raise KeyError("boom")
         return json_response(200, {"ok": True})
 
-    with caplog.at_level(logging.ERROR, logger="liveagent_cli.sandbox.httpd"):
+    with caplog.at_level(logging.ERROR, logger="liveagent_cli.sandbox.http.server"):
         boom, fine = _serve_once(
             handler,
             [b"GET /boom HTTP/1.1\r\nConnection: close\r\n\r\n", b"GET /fine HTTP/1.1\r\nConnection: close\r\n\r\n"],

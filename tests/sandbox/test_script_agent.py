@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from liveagent_cli.sandbox import Sandbox, SandboxConfig
-from liveagent_cli.sandbox.script import ScriptError, load_script
+from liveagent_cli.sandbox.agents.script import ScriptError, load_script
 from tests.sandbox.helpers import Control, Visitor, types, wait_until
 
 VisitorOn = Callable[[Sandbox], Visitor]

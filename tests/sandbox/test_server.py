@@ -15,7 +15,7 @@ import requests
 
 from liveagent_cli.sandbox import AGENT_USER_ID, Sandbox, SandboxConfig
 from liveagent_cli.sandbox.defaults import to_18_char_id
-from liveagent_cli.sandbox.session import Session
+from liveagent_cli.sandbox.liveagent.session import Session
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "example.com"])

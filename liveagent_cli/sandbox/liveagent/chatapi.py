@@ -14,8 +14,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from liveagent_cli.sandbox.errors import BadRequest, PodError, SessionInvalid
-from liveagent_cli.sandbox.httpd import (
+from liveagent_cli.sandbox.http.server import (
     Request,
     Response,
     empty_response,
@@ -23,16 +22,17 @@ from liveagent_cli.sandbox.httpd import (
     json_response,
     text_response,
 )
-from liveagent_cli.sandbox.nouns import (
+from liveagent_cli.sandbox.liveagent.nouns import (
     EVENT_NOUNS,
     end_reason,
     parse_event,
     parse_json_object,
     parse_multi_noun,
 )
-from liveagent_cli.sandbox.pod import Pod
-from liveagent_cli.sandbox.session import Session
-from liveagent_cli.sandbox.visitorapi import VisitorAPI
+from liveagent_cli.sandbox.liveagent.pod import Pod
+from liveagent_cli.sandbox.liveagent.session import Session
+from liveagent_cli.sandbox.liveagent.visitorapi import VisitorAPI
+from liveagent_cli.sandbox.model.errors import BadRequest, PodError, SessionInvalid
 
 API_VERSION = "x-liveagent-api-version"
 AFFINITY = "x-liveagent-affinity"
@@ -44,7 +44,7 @@ _BODYLESS = ("ChasitorTyping", "ChasitorNotTyping")  # clients send `{}` or noth
 
 
 @dataclass(slots=True)
-class Exchange:
+class RequestNotes:
     """What the front door (gateway.py) and the handlers tell each other about one request."""
 
     base_url: str  # http://HOST:PORT as the client reached us
@@ -53,7 +53,7 @@ class Exchange:
     key: str | None = None  # its key, so logs can redact it wherever it appears
 
 
-Route = Callable[[Request, list[str], Exchange], Awaitable[Response]]
+Route = Callable[[Request, list[str], RequestNotes], Awaitable[Response]]
 
 
 def ok() -> Response:
@@ -85,7 +85,7 @@ class ChatAPI:
             ("Visitor", "Breadcrumb"): {"POST": self.breadcrumb},
         }
 
-    async def handle(self, request: Request, segments: list[str], ex: Exchange) -> Response:
+    async def handle(self, request: Request, segments: list[str], ex: RequestNotes) -> Response:
         """`segments` is the path below `/chat/rest/`, split on `/` with empty parts dropped."""
         origin = request.headers.get("origin")
         response = await self._handle(request, segments, ex)
@@ -94,7 +94,7 @@ class ChatAPI:
             response.headers.append(("Vary", "Origin"))
         return response
 
-    async def _handle(self, request: Request, segments: list[str], ex: Exchange) -> Response:
+    async def _handle(self, request: Request, segments: list[str], ex: RequestNotes) -> Response:
         methods = self.routes.get((segments[0], segments[1])) if len(segments) >= 2 else None
         if methods is None:
             noun = "/".join(segments[:2]) or "(none)"
@@ -124,7 +124,7 @@ class ChatAPI:
     def supported(self) -> list[str]:
         return [f"{prefix}/{noun}" for prefix, noun in self.routes]
 
-    def _session(self, request: Request, ex: Exchange) -> Session:
+    def _session(self, request: Request, ex: RequestNotes) -> Session:
         key = request.headers.get(SESSION_KEY)
         ex.key = key
         session = self.pod.lookup(key)
@@ -134,7 +134,7 @@ class ChatAPI:
 
     # ---- System ------------------------------------------------------------------------------------------
 
-    async def session_id(self, request: Request, extra: list[str], ex: Exchange) -> Response:
+    async def session_id(self, request: Request, extra: list[str], ex: RequestNotes) -> Response:
         # The affinity header is `null` here (or absent); the sandbox has nothing to route, so ignores it.
         session = self.pod.create_session(ex.base_url)
         ex.chat_id, ex.key = session.id, session.key
@@ -148,7 +148,7 @@ class ChatAPI:
             },
         )
 
-    async def delete_session(self, request: Request, extra: list[str], ex: Exchange) -> Response:
+    async def delete_session(self, request: Request, extra: list[str], ex: RequestNotes) -> Response:
         key = "/".join(extra)
         ex.key = key
         found = self.pod.lookup(key)
@@ -157,7 +157,7 @@ class ChatAPI:
         self.pod.delete_session(session)
         return ok()
 
-    async def messages(self, request: Request, extra: list[str], ex: Exchange) -> Response:
+    async def messages(self, request: Request, extra: list[str], ex: RequestNotes) -> Response:
         session = self._session(request, ex)
         raw_ack = request.query_value("ack")
         ack: int | None = None
@@ -180,7 +180,7 @@ class ChatAPI:
         )
         return Response(200, body, "application/json")
 
-    async def reconnect_session(self, request: Request, extra: list[str], ex: Exchange) -> Response:
+    async def reconnect_session(self, request: Request, extra: list[str], ex: RequestNotes) -> Response:
         """After a 503: any affinity header is accepted here (`null` per the guide; IBM sends the old token)."""
         key = request.headers.get(SESSION_KEY)
         ex.key = key
@@ -198,7 +198,7 @@ class ChatAPI:
         message = {"resetSequence": reset, "affinityToken": token}
         return json_response(200, {"messages": [{"type": "ReconnectSession", "message": message}]})
 
-    async def resync_session(self, request: Request, extra: list[str], ex: Exchange) -> Response:
+    async def resync_session(self, request: Request, extra: list[str], ex: RequestNotes) -> Response:
         """Legacy (API ≤ 36): `{isValid, key, affinityToken}`; a new key, the old one stops working."""
         sid = request.query_value("SessionId")
         if not sid:
@@ -212,7 +212,7 @@ class ChatAPI:
         new_key, token = self.pod.resync_legacy(session)
         return json_response(200, {"isValid": True, "key": new_key, "affinityToken": token})
 
-    async def multi_noun(self, request: Request, extra: list[str], ex: Exchange) -> Response:
+    async def multi_noun(self, request: Request, extra: list[str], ex: RequestNotes) -> Response:
         """Several Chasitor POSTs in one: one sequence number; every noun checked, then run in order."""
         session = self._session(request, ex)
         check = self.pod.check_sequence(session, request.headers.get(SEQUENCE))
@@ -234,7 +234,7 @@ class ChatAPI:
 
     # ---- Chasitor ----------------------------------------------------------------------------------------
 
-    async def chasitor_init(self, request: Request, extra: list[str], ex: Exchange) -> Response:
+    async def chasitor_init(self, request: Request, extra: list[str], ex: RequestNotes) -> Response:
         session = self._session(request, ex)
         check = self.pod.check_sequence(session, request.headers.get(SEQUENCE))
         if check.duplicate:
@@ -244,7 +244,7 @@ class ChatAPI:
         return ok()
 
     def _event_route(self, noun: str) -> Route:
-        async def route(request: Request, extra: list[str], ex: Exchange) -> Response:
+        async def route(request: Request, extra: list[str], ex: RequestNotes) -> Response:
             session = self._session(request, ex)
             check = self.pod.check_sequence(session, request.headers.get(SEQUENCE))
             if check.duplicate:
@@ -256,7 +256,7 @@ class ChatAPI:
 
         return route
 
-    async def chat_end(self, request: Request, extra: list[str], ex: Exchange) -> Response:
+    async def chat_end(self, request: Request, extra: list[str], ex: RequestNotes) -> Response:
         try:
             session = self._session(request, ex)
         except SessionInvalid:
@@ -270,7 +270,7 @@ class ChatAPI:
         self.pod.run_numbered(session, check.value, lambda: self.pod.chat_end(session, reason))
         return ok()
 
-    async def resync_state(self, request: Request, extra: list[str], ex: Exchange) -> Response:
+    async def resync_state(self, request: Request, extra: list[str], ex: RequestNotes) -> Response:
         """After ChasitorSessionData; it carries no sequence number and does not count as one."""
         session = self._session(request, ex)
         body = parse_json_object(request.body, required=False)
@@ -279,16 +279,16 @@ class ChatAPI:
 
     # ---- Visitor -----------------------------------------------------------------------------------------
 
-    async def settings(self, request: Request, extra: list[str], ex: Exchange) -> Response:
+    async def settings(self, request: Request, extra: list[str], ex: RequestNotes) -> Response:
         return await self.visitor.settings(request, ex.base_url + "/content")
 
-    async def availability(self, request: Request, extra: list[str], ex: Exchange) -> Response:
+    async def availability(self, request: Request, extra: list[str], ex: RequestNotes) -> Response:
         return await self.visitor.availability(request)
 
-    async def visitor_id(self, request: Request, extra: list[str], ex: Exchange) -> Response:
+    async def visitor_id(self, request: Request, extra: list[str], ex: RequestNotes) -> Response:
         return await self.visitor.visitor_id(request)
 
-    async def breadcrumb(self, request: Request, extra: list[str], ex: Exchange) -> Response:
+    async def breadcrumb(self, request: Request, extra: list[str], ex: RequestNotes) -> Response:
         key = request.headers.get(SESSION_KEY)
         session = self.pod.lookup(key)
         if session is not None:

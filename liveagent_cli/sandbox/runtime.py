@@ -21,8 +21,8 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from liveagent_cli import __version__
-from liveagent_cli.sandbox.agents import agent_spec
-from liveagent_cli.sandbox.control import ControlAPI, chat_view, perform_agent_action
+from liveagent_cli.sandbox.agents.behaviours import agent_spec
+from liveagent_cli.sandbox.control.api import ControlAPI, chat_view, perform_agent_action
 from liveagent_cli.sandbox.defaults import (
     BUTTON_ID,
     CHAT_API_PREFIX,
@@ -34,12 +34,12 @@ from liveagent_cli.sandbox.defaults import (
     UPLOAD_MAX_BODY,
     UPLOAD_PREFIX,
 )
-from liveagent_cli.sandbox.errors import BadRequest
 from liveagent_cli.sandbox.faults import FaultRule, Faults, parse_fault
 from liveagent_cli.sandbox.gateway import Gateway, segments_below
-from liveagent_cli.sandbox.httpd import DEFAULT_MAX_BODY, HTTPServer, Request, Response, error_response
-from liveagent_cli.sandbox.pod import Pod, PodSettings
-from liveagent_cli.sandbox.redact import redact_path
+from liveagent_cli.sandbox.http.server import DEFAULT_MAX_BODY, HTTPServer, Request, Response, error_response
+from liveagent_cli.sandbox.keys import redact_path
+from liveagent_cli.sandbox.liveagent.pod import Pod, PodSettings
+from liveagent_cli.sandbox.model.errors import BadRequest
 from liveagent_cli.sandbox.wirelog import WireLog
 
 log = logging.getLogger("liveagent_cli.sandbox")

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from liveagent_cli.sandbox.defaults import AGENT_NAME, AGENT_USER_ID, GEO_LOCATION, UPLOAD_PATH, user_id_for
-from liveagent_cli.sandbox.errors import BadRequest, InvalidState
-from liveagent_cli.sandbox.session import AgentBehaviour, ChatState, Session
+from liveagent_cli.sandbox.liveagent.session import AgentBehaviour, ChatState, Session
+from liveagent_cli.sandbox.model.errors import BadRequest, InvalidState
 
 if TYPE_CHECKING:
-    from liveagent_cli.sandbox.pod import Pod
+    from liveagent_cli.sandbox.liveagent.pod import Pod
 
 MENU_TYPES = ("ChatWindowMenu", "ChatWindowButton")
 IDLE_TIMEOUT_OFF = {"isEnabled": False, "timeout": 0, "warningTime": 0}

@@ -31,7 +31,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-log = logging.getLogger("liveagent_cli.sandbox.httpd")
+log = logging.getLogger("liveagent_cli.sandbox.http.server")
 
 DEFAULT_MAX_BODY = 1 << 20
 DEFAULT_MAX_HEAD = 16 * 1024

@@ -11,8 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from liveagent_cli.sandbox.errors import BadRequest
-from liveagent_cli.sandbox.session import VisitorEvent
+from liveagent_cli.sandbox.liveagent.session import VisitorEvent
+from liveagent_cli.sandbox.model.errors import BadRequest
 
 
 def parse_json_object(body: bytes, *, required: bool) -> dict[str, Any]:

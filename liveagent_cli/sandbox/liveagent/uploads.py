@@ -18,10 +18,10 @@ from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 
-from liveagent_cli.sandbox.errors import BadRequest, Forbidden, PodError, UnsupportedMediaType
-from liveagent_cli.sandbox.httpd import Request, Response, error_response, json_response
-from liveagent_cli.sandbox.pod import Pod
-from liveagent_cli.sandbox.session import ChatState
+from liveagent_cli.sandbox.http.server import Request, Response, error_response, json_response
+from liveagent_cli.sandbox.liveagent.pod import Pod
+from liveagent_cli.sandbox.liveagent.session import ChatState
+from liveagent_cli.sandbox.model.errors import BadRequest, Forbidden, PodError, UnsupportedMediaType
 
 MAX_PARTS = 20
 

@@ -36,9 +36,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from liveagent_cli.sandbox.agentchat import AgentChat, AgentSpec
 from liveagent_cli.sandbox.defaults import AGENT_NAME, DEFAULT_CONNECTION_TIMEOUT, GEO_LOCATION
-from liveagent_cli.sandbox.errors import (
+from liveagent_cli.sandbox.liveagent.agentchat import AgentChat, AgentSpec
+from liveagent_cli.sandbox.liveagent.session import ChatState, HeldPoll, Outbound, Session, Upload, VisitorEvent, settle
+from liveagent_cli.sandbox.model.errors import (
     AffinityMismatch,
     BadRequest,
     DuplicatePoll,
@@ -48,10 +49,9 @@ from liveagent_cli.sandbox.errors import (
     OutOfSync,
     SessionInvalid,
 )
-from liveagent_cli.sandbox.queues import ButtonQueue, Queues
-from liveagent_cli.sandbox.session import ChatState, HeldPoll, Outbound, Session, Upload, VisitorEvent, settle
+from liveagent_cli.sandbox.model.queues import ButtonQueue, Queues
 
-log = logging.getLogger("liveagent_cli.sandbox.pod")
+log = logging.getLogger("liveagent_cli.sandbox.liveagent.pod")
 
 # The affinity tokens in Salesforce's examples (73061fa0, 2c931fa0, efae1fa0) share their last four hex
 # digits, which look like a server id; the sandbox mimics that shape.

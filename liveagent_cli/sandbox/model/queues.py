@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from liveagent_cli.sandbox.session import Session
+from liveagent_cli.sandbox.liveagent.session import Session
 
 _SMOOTHING = 0.9
 

@@ -24,14 +24,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from liveagent_cli.sandbox.agentchat import AgentChat
-from liveagent_cli.sandbox.errors import BadRequest, InvalidState, NotFound, PodError
 from liveagent_cli.sandbox.faults import Faults, FaultSpecError, fault_from_json
-from liveagent_cli.sandbox.httpd import Request, Response, error_response, json_response
-from liveagent_cli.sandbox.nouns import parse_json_object
-from liveagent_cli.sandbox.pod import Pod
-from liveagent_cli.sandbox.redact import redact_value
-from liveagent_cli.sandbox.session import Event, Session
+from liveagent_cli.sandbox.http.server import Request, Response, error_response, json_response
+from liveagent_cli.sandbox.keys import redact_value
+from liveagent_cli.sandbox.liveagent.agentchat import AgentChat
+from liveagent_cli.sandbox.liveagent.nouns import parse_json_object
+from liveagent_cli.sandbox.liveagent.pod import Pod
+from liveagent_cli.sandbox.liveagent.session import Event, Session
+from liveagent_cli.sandbox.model.errors import BadRequest, InvalidState, NotFound, PodError
 
 ONLY = "_only"
 ROUTES = [

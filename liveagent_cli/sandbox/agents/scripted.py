@@ -13,13 +13,13 @@ import asyncio
 import logging
 from typing import Any
 
-from liveagent_cli.sandbox.agentchat import AgentChat
+from liveagent_cli.sandbox.agents.script import Script, Step, Wait, render
 from liveagent_cli.sandbox.defaults import AGENT_NAME, AGENT_USER_ID, user_id_for
-from liveagent_cli.sandbox.errors import InvalidState
-from liveagent_cli.sandbox.script import Script, Step, Wait, render
-from liveagent_cli.sandbox.session import ChatState, VisitorEvent
+from liveagent_cli.sandbox.liveagent.agentchat import AgentChat
+from liveagent_cli.sandbox.liveagent.session import ChatState, VisitorEvent
+from liveagent_cli.sandbox.model.errors import InvalidState
 
-log = logging.getLogger("liveagent_cli.sandbox.script")
+log = logging.getLogger("liveagent_cli.sandbox.agents.script")
 
 
 class _Stop(Exception):

@@ -8,10 +8,10 @@ whatever its behaviour.
 
 from __future__ import annotations
 
-from liveagent_cli.sandbox.agentchat import AgentChat, AgentSpec
-from liveagent_cli.sandbox.script import load_script
-from liveagent_cli.sandbox.script_agent import ScriptAgent
-from liveagent_cli.sandbox.session import ChatState, VisitorEvent
+from liveagent_cli.sandbox.agents.script import load_script
+from liveagent_cli.sandbox.agents.scripted import ScriptAgent
+from liveagent_cli.sandbox.liveagent.agentchat import AgentChat, AgentSpec
+from liveagent_cli.sandbox.liveagent.session import ChatState, VisitorEvent
 
 
 class Agent:

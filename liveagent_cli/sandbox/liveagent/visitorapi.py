@@ -15,10 +15,10 @@ import uuid
 from typing import Any
 
 from liveagent_cli.sandbox.defaults import BUTTON_ID
-from liveagent_cli.sandbox.errors import BadRequest
-from liveagent_cli.sandbox.httpd import Request, Response, json_response, text_response
-from liveagent_cli.sandbox.nouns import parse_json_object
-from liveagent_cli.sandbox.pod import Pod
+from liveagent_cli.sandbox.http.server import Request, Response, json_response, text_response
+from liveagent_cli.sandbox.liveagent.nouns import parse_json_object
+from liveagent_cli.sandbox.liveagent.pod import Pod
+from liveagent_cli.sandbox.model.errors import BadRequest
 
 PING_RATE_MS = 50_000
 
