@@ -30,7 +30,7 @@ test: lint  ## lint, type-check and run the whole suite (two workers: most tests
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-docs: install  ## regenerate the README's command reference from --help (a test fails when it drifts)
+docs: install  ## regenerate docs/reference.md, the command reference, from --help (a test fails when it drifts)
 	$(BIN)/python scripts/readme_reference.py
 
 completions: install  ## regenerate completions/ from the app (a test fails when they are stale)

@@ -1,4 +1,5 @@
-"""The README is the user's manual: its command reference matches `--help`, and every recipe runs green."""
+"""The README is the user's manual and docs/ its reference: the command reference (docs/reference.md) matches
+`--help`, every recipe runs green, and every link between the pages resolves."""
 
 from __future__ import annotations
 
@@ -15,8 +16,18 @@ from tests.conftest import LIVEAGENT
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+REFERENCE = (ROOT / "docs" / "reference.md").read_text()
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 RECIPE = re.compile(r"```sh\n# recipe: (?P<name>[\w-]+)\n(?P<body>.*?)```", re.S)
-RECIPES = {m["name"]: m["body"] for m in RECIPE.finditer(README)}
+RECIPES = {m["name"]: m["body"] for page in PAGES for m in RECIPE.finditer(page.read_text())}
+FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces to hyphens."""
+    headings = re.findall(r"^#+ (.*)$", FENCE.sub("", page.read_text()), re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
 
 
 def test_the_command_reference_matches_help() -> None:
@@ -28,8 +39,24 @@ def test_the_command_reference_matches_help() -> None:
 
 def test_every_command_is_in_the_readme() -> None:
     for name in COMMANDS:
-        assert f"### `liveagent {name}`" in README, name
-        assert f"`liveagent {name}" in README.split("<!-- reference:start -->")[0], f"{name} is not described"
+        assert f"## `liveagent {name}`" in REFERENCE, f"{name} has no section in docs/reference.md"
+        assert f"`liveagent {name}" in README, f"{name} is not described in the README"
+
+
+def test_every_link_between_the_pages_resolves() -> None:
+    broken: list[str] = []
+    for page in PAGES:
+        for match in LINK.finditer(FENCE.sub("", page.read_text())):
+            target = match["target"]
+            if re.match(r"[a-z]+:", target):
+                continue  # a web address, not ours to check
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target} (no such file)")
+            elif anchor and anchor not in anchors(linked):
+                broken.append(f"{page.relative_to(ROOT)}: {target} (no such heading)")
+    assert not broken, "\n".join(broken)
 
 
 def test_the_readme_has_the_recipes_the_manual_promises() -> None:
