@@ -177,20 +177,18 @@ Ids = Annotated[
 @visitor_command(app, "availability")
 def availability_cmd(ctx: Context, ids: Ids = None) -> None:
     """Are agents online for the button(s)? Exit 0 when one is, 7 when none (Visitor/Availability)."""
+    from liveagent_cli.core.render import wait_phrase
     from liveagent_cli.flows.actions import availability
 
-    results = availability(ctx, ids or [])
-    available = any(r.get("isAvailable") is True for r in results)
+    result = availability(ctx, ids or [])
     if ctx.out.json_mode:
-        ctx.out.data({"available": available, "results": results})
+        ctx.out.data({"available": result.available, "results": result.results})
     else:
-        for r in results:
-            wait = r.get("estimatedWaitTime")
-            extra = f", estimated wait {wait} s" if isinstance(wait, (int, float)) and wait >= 0 else ""
-            state = "available" if r.get("isAvailable") is True else "unavailable"
-            ctx.out.text(f"{r.get('id')}  {state}{extra}")
-    if not available:
-        raise NoAgentError("no agent is online for " + ", ".join(str(r.get("id")) for r in results))
+        for line in result.entries:
+            state = "available" if line.available else "unavailable"
+            ctx.out.text(f"{line.id}  {state}{wait_phrase(line.estimated_wait)}")
+    if not result.available:
+        raise NoAgentError("no agent is online for " + ", ".join(line.id for line in result.entries))
 
 
 @visitor_command(app, "visitor-settings")

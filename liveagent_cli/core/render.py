@@ -1,67 +1,64 @@
-"""Human text for pod messages; pure functions, so they are cheap and the same in `poll` and `chat`."""
+"""Human text for chat events; pure functions, so they are cheap and the same in `poll` and `chat`.
+
+`describe_event` knows only the neutral events of core/events.py; `describe` is its Live Agent entry point.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from liveagent_cli.core.events import ChatEvent, EventKind
+from liveagent_cli.core.messages import interpret
 
-def _wait(seconds: Any) -> str:
-    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0:
-        return f", estimated wait {int(seconds)} s"
-    return ""
+
+def wait_phrase(seconds: float | None) -> str:
+    """The text `, estimated wait N s`, or nothing when the wait is unknown."""
+    return "" if seconds is None else f", estimated wait {int(seconds)} s"
 
 
 def describe(item: dict[str, Any], agent: str = "agent") -> tuple[str, str]:
-    """(style, text) for one `{type, message}` item; style is a Rich style name or ''."""
-    kind = item.get("type", "?")
-    raw = item.get("message")
-    msg: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    name = msg.get("name") or agent
-    if kind == "ChatMessage":
-        return "bold cyan", f"{name}: {msg.get('text', '')}"
-    if kind == "ChatRequestSuccess":
-        pos = msg.get("queuePosition")
-        where = f"position {pos}" if isinstance(pos, int) and pos > 0 else "waiting"
-        return "dim", f"chat requested: {where}{_wait(msg.get('estimatedWaitTime'))}"
-    if kind == "QueueUpdate":
-        return "dim", f"queue position {msg.get('position', '?')}{_wait(msg.get('estimatedWaitTime'))}"
-    if kind == "ChatEstablished":
-        return "green", f"{name} joined the chat"
-    if kind == "ChatTransferred":
-        return "yellow", f"chat transferred to {name}"
-    if kind == "AgentTyping":
-        return "dim", f"{agent} is typing…"
-    if kind == "AgentNotTyping":
-        return "dim", f"{agent} stopped typing"
-    if kind == "AgentDisconnect":
-        return "yellow", f"{agent} disconnected"
-    if kind == "ChatEnded":
-        return "yellow", f"chat ended ({msg.get('reason') or 'unknown'})"
-    if kind == "ChatRequestFail":
-        return "red", f"no agent took the chat ({msg.get('reason') or 'unknown'})"
-    if kind == "RichMessage":
-        raw_items = msg.get("items")
-        items: list[Any] = raw_items if isinstance(raw_items, list) else []
-        labels = [str(i.get("text", i) if isinstance(i, dict) else i) for i in items]
-        header = f"{msg.get('header')}: " if msg.get("header") else f"{agent} offers a menu: "
-        return "bold cyan", header + "  ".join(f"{n}) {label}" for n, label in enumerate(labels, 1))
-    if kind == "FileTransfer":
-        what = msg.get("type")
-        if what == "Requested":
-            return "yellow", f"{agent} asked for a file: send it with `liveagent upload FILE` (or /upload in chat)"
-        return ("green" if what == "Success" else "yellow"), f"file transfer: {str(what).lower()}"
-    if kind == "AgentJoinedConference":
-        return "yellow", f"{msg.get('name') or 'an agent'} joined the conference"
-    if kind == "AgentLeftConference":
-        return "yellow", f"{msg.get('name') or 'an agent'} left the conference"
-    if kind == "TransferToButtonInitiated":
+    """(style, text) for one Live Agent `{type, message}` item; style is a Rich style name or ''."""
+    return describe_event(interpret(item), agent)
+
+
+def describe_event(event: ChatEvent, agent: str = "agent") -> tuple[str, str]:
+    """(style, text) for one event; `agent` names the agent when the event does not."""
+    kind, name = event.kind, event.agent or agent
+    if kind is EventKind.MESSAGE:
+        return "bold cyan", f"{name}: {event.text}"
+    if kind is EventKind.REQUESTED:
+        pos = event.queue_position
+        where = f"position {pos}" if pos is not None and pos > 0 else "waiting"
+        return "dim", f"chat requested: {where}{wait_phrase(event.estimated_wait)}"
+    if kind is EventKind.QUEUE:
+        pos_text = "?" if event.queue_position is None else str(event.queue_position)
+        return "dim", f"queue position {pos_text}{wait_phrase(event.estimated_wait)}"
+    if kind is EventKind.ESTABLISHED:
+        return ("yellow", f"chat transferred to {name}") if event.transferred else ("green", f"{name} joined the chat")
+    if kind is EventKind.TYPING:
+        return "dim", f"{name} is typing…" if event.typing else f"{name} stopped typing"
+    if kind is EventKind.DISCONNECTED:
+        return "yellow", f"{name} disconnected"
+    if kind is EventKind.ENDED:
+        return "yellow", f"chat ended ({event.reason})"
+    if kind is EventKind.FAILED:
+        return "red", f"no agent took the chat ({event.reason})"
+    if kind is EventKind.MENU:
+        header = f"{event.menu_header}: " if event.menu_header else f"{agent} offers a menu: "
+        return "bold cyan", header + "  ".join(f"{n}) {label}" for n, label in enumerate(event.menu, 1))
+    if kind is EventKind.FILE_REQUEST:
+        return "yellow", f"{agent} asked for a file: send it with `liveagent upload FILE` (or /upload in chat)"
+    if kind is EventKind.FILE_SETTLED:
+        outcome = event.outcome or "unknown"
+        return ("green" if outcome == "Success" else "yellow"), f"file transfer: {outcome.lower()}"
+    if kind is EventKind.CONFERENCE:
+        return "yellow", f"{event.agent or 'an agent'} {'joined' if event.joined else 'left'} the conference"
+    if kind is EventKind.TRANSFERRING:
         return "yellow", "the chat is being transferred"
-    if kind == "CustomEvent":
-        return "dim", f"event {msg.get('type')}: {msg.get('data')}"
-    if kind == "ChasitorSessionData":
-        raw_entries = msg.get("chatMessages")
-        entries: list[Any] = raw_entries if isinstance(raw_entries, list) else []
-        return "dim", f"session restored after the pod moved it ({len(entries)} transcript entries)"
+    if kind is EventKind.CUSTOM:
+        return "dim", f"event {event.custom_type}: {event.data}"
+    if kind is EventKind.TRANSCRIPT:
+        return "dim", f"session restored after the pod moved it ({event.transcript_entries} transcript entries)"
     import json
 
-    return "dim", f"{kind} {json.dumps(msg, ensure_ascii=False, sort_keys=True)}"
+    return "dim", f"{event.type} {json.dumps(event.raw, ensure_ascii=False, sort_keys=True)}"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from liveagent_cli.core.errors import ConfigError, UsageError
+from liveagent_cli.core.messages import AvailabilityResult
 from liveagent_cli.core.settings import check_api_version, check_id, normalize_pod
 from liveagent_cli.core.state import SessionState
 from liveagent_cli.flows.channel import POST_TIMEOUT, Channel
@@ -80,14 +81,16 @@ def breadcrumb(ctx: Context, location: str) -> None:
     ctx.client(pod, api_version).breadcrumb(location, timeout=POST_TIMEOUT)
 
 
-def availability(ctx: Context, extra_ids: list[str]) -> list[dict[str, Any]]:
-    """Visitor/Availability for the button (and any other button or agent ids)."""
+def availability(ctx: Context, extra_ids: list[str]) -> AvailabilityResult:
+    """Visitor/Availability for the button (or the given button and agent ids)."""
     pod, api_version = _pod(ctx)
     org, deployment = _org_and_deployment(ctx)
     ids = [check_button_or_agent(i) for i in extra_ids] or [
         check_id("button_id", str(ctx.settings.require("button_id")))
     ]
-    return ctx.client(pod, api_version).availability(org, deployment, ids, timeout=POST_TIMEOUT)
+    return AvailabilityResult.read(
+        ctx.client(pod, api_version).availability(org, deployment, ids, timeout=POST_TIMEOUT)
+    )
 
 
 def visitor_settings(ctx: Context, extra_ids: list[str]) -> dict[str, Any]:

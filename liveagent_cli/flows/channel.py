@@ -34,6 +34,7 @@ from liveagent_cli.core.errors import (
     PodMovedError,
     SessionGoneError,
 )
+from liveagent_cli.core.messages import MessageType, count_visitor_entries
 from liveagent_cli.core.state import SessionState
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.deadline import Deadline, give_up_seconds
@@ -246,12 +247,10 @@ class Channel:
             return
         except NetworkError:
             return
-        from liveagent_cli.flows.poll import count_visitor_entries
-
         with self.store.lock():
             state = self.store.load()
             for item in batch.messages if batch is not None else []:
-                if item.get("type") == "ChasitorSessionData":
+                if item.get("type") == MessageType.SESSION_DATA:
                     state.pod_chasitor_count = count_visitor_entries(item.get("message"))
             self.resync_locked(state)
 

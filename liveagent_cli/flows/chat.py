@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from liveagent_cli.core.errors import LiveAgentError, NoAgentError, SessionGoneError, WaitTimeoutError
+from liveagent_cli.core.events import ChatEvent, EventKind
+from liveagent_cli.core.messages import interpret
 from liveagent_cli.core.state import SessionState
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.deadline import Deadline
-from liveagent_cli.flows.poll import Poller, PollLock, PollResult, menu_item_text
+from liveagent_cli.flows.poll import Poller, PollLock, PollResult
 from liveagent_cli.flows.steps import end_chat, init_chat, open_session, send_text
 from liveagent_cli.flows.transcript import Transcript
 
@@ -49,6 +51,26 @@ class ChatView:
     agent_messages: int = 0
     ended: PollResult | None = None
     error: BaseException | None = None  # a failure of the poll or send thread, re-raised by the main thread
+
+    def apply(self, event: ChatEvent) -> None:
+        """Fold one event into the view."""
+        kind = event.kind
+        if kind in (EventKind.REQUESTED, EventKind.QUEUE):
+            if event.queue_position is not None:
+                self.queue_position = event.queue_position
+            self.estimated_wait = event.estimated_wait
+        elif kind is EventKind.ESTABLISHED:
+            self.established, self.agent = True, event.agent or self.agent or "agent"
+            self.agent_typing = False
+        elif kind is EventKind.TYPING:
+            self.agent_typing = event.typing
+        elif kind is EventKind.MESSAGE:
+            self.agent_typing = False
+            self.agent_messages += 1
+        elif kind is EventKind.MENU:
+            self.menu = list(event.menu)
+        elif kind in (EventKind.FILE_REQUEST, EventKind.FILE_SETTLED):
+            self.file_requested = kind is EventKind.FILE_REQUEST
 
 
 class ChatSession:
@@ -124,7 +146,7 @@ class ChatSession:
         if self.view.error is not None:
             raise self.view.error
         if self.view.ended is not None:
-            if self.view.ended.ended == "ChatRequestFail":
+            if self.view.ended.ended is EventKind.FAILED:
                 raise NoAgentError(f"no agent took the chat ({self.view.ended.end_reason})", hint="try again later")
             if not quiet_end:
                 raise SessionGoneError(f"the agent ended the chat ({self.view.ended.end_reason})")
@@ -223,29 +245,8 @@ class ChatSession:
 
     def _arrived(self, item: dict[str, Any], state: SessionState) -> None:
         self.on_message(item)  # printed before anyone waiting on the view wakes, so output keeps its order
-        kind = item["type"]
-        msg = item.get("message") if isinstance(item.get("message"), dict) else {}
-        assert isinstance(msg, dict)
         with self.cond:
-            view = self.view
-            if kind in ("ChatRequestSuccess", "QueueUpdate"):
-                pos = msg.get("queuePosition", msg.get("position"))
-                view.queue_position = pos if isinstance(pos, int) else view.queue_position
-                wait = msg.get("estimatedWaitTime")
-                view.estimated_wait = wait if isinstance(wait, (int, float)) and wait >= 0 else None
-            elif kind in ("ChatEstablished", "ChatTransferred"):
-                view.established, view.agent = True, str(msg.get("name") or view.agent or "agent")
-                view.agent_typing = False
-            elif kind == "AgentTyping":
-                view.agent_typing = True
-            elif kind in ("AgentNotTyping", "ChatMessage"):
-                view.agent_typing = False
-                if kind == "ChatMessage":
-                    view.agent_messages += 1
-            elif kind == "RichMessage" and isinstance(msg.get("items"), list):
-                view.menu = [menu_item_text(i) for i in msg["items"]]
-            elif kind == "FileTransfer":
-                view.file_requested = msg.get("type") == "Requested"
+            self.view.apply(interpret(item))
             self.cond.notify_all()
         if self.transcript:
             self.transcript.pod(item, agent=self.view.agent or "agent")

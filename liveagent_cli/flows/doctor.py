@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from liveagent_cli.core.errors import ConfigError, LiveAgentError, NetworkError
+from liveagent_cli.core.messages import AvailabilityResult
+from liveagent_cli.core.render import wait_phrase
 from liveagent_cli.core.settings import check_api_version, check_id, is_loopback, normalize_pod
 from liveagent_cli.flows.context import Context
 
@@ -113,11 +115,9 @@ def _network_checks(ctx: Context, pod: str, api_version: str, ids: dict[str, str
     except LiveAgentError as exc:
         checks.append(Check("availability", "fail", exc.message, exc))
         return checks
-    result = next((r for r in results if r.get("id") == button), results[0] if results else {})
-    if result.get("isAvailable") is True:
-        wait = result.get("estimatedWaitTime")
-        extra = f", estimated wait {wait} s" if isinstance(wait, (int, float)) and wait >= 0 else ""
-        checks.append(Check("availability", "ok", f"an agent is online for {button}{extra}"))
+    line = AvailabilityResult.read(results).of(button)
+    if line is not None and line.available:
+        checks.append(Check("availability", "ok", f"an agent is online for {button}{wait_phrase(line.estimated_wait)}"))
     else:
         checks.append(Check("availability", "warn", f"no agent is online for {button} right now"))
     return checks

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from liveagent_cli.core.errors import NoAgentError, SessionGoneError, WaitTimeoutError
+from liveagent_cli.core.events import EventKind
+from liveagent_cli.core.messages import MessageType, apply_batch, interpret
 from liveagent_cli.core.state import SessionState
 from liveagent_cli.flows.channel import Channel
 from liveagent_cli.flows.context import Context
@@ -20,7 +22,6 @@ from liveagent_cli.flows.deadline import Deadline
 if TYPE_CHECKING:
     from liveagent_cli.core.client import Batch
 
-END_TYPES = frozenset({"ChatEnded", "ChatRequestFail"})
 LOCK_RETRY = 0.05
 
 
@@ -29,53 +30,8 @@ class PollResult:
     """What a poll run saw: the message types that arrived and how the chat stands."""
 
     types: set[str] = field(default_factory=set)  # a set, so a follower's memory stays flat
-    ended: str | None = None  # "ChatEnded" or "ChatRequestFail"
+    ended: EventKind | None = None  # ENDED, or FAILED when no agent took the chat
     end_reason: str = ""
-
-
-def apply_batch(state: SessionState, batch: Batch) -> None:
-    """Fold one delivered batch into the state: ack, offset, and where the chat stands."""
-    state.ack = batch.sequence
-    if batch.offset is not None:
-        state.offset = batch.offset
-    for item in batch.messages:
-        kind, msg = item.get("type"), item.get("message") or {}
-        if kind in ("ChatRequestSuccess", "QueueUpdate") and state.chat in ("session", "requested"):
-            state.chat = "queued"
-        if kind == "ChatRequestSuccess" and isinstance(msg.get("connectionTimeout"), int):
-            state.connection_timeout_ms = msg["connectionTimeout"]
-        elif kind in ("ChatEstablished", "ChatTransferred"):
-            state.chat = "established"
-            state.agent_name = str(msg.get("name") or state.agent_name)
-        elif kind in END_TYPES:
-            state.chat = "ended"
-            state.ended_reason = f"{kind}: {msg.get('reason') or 'unknown'}"
-        elif kind == "FileTransfer":
-            if msg.get("type") == "Requested":
-                state.upload_url = str(msg.get("uploadServletUrl") or "")
-                state.file_token = str(msg.get("fileToken") or "")
-            else:  # Success, Failure, Canceled: the request is settled
-                state.upload_url = state.file_token = ""
-        elif kind == "ChasitorSessionData":
-            state.pod_chasitor_count = count_visitor_entries(msg)
-        elif kind == "RichMessage":
-            items = msg.get("items")
-            if isinstance(items, list):
-                state.menu_type = str(msg.get("type") or "ChatWindowMenu")
-                state.menu_items = [menu_item_text(i) for i in items]
-                state.menu_dialog = str(msg.get("dialogId") or "")
-
-
-def count_visitor_entries(session_data: Any) -> int:
-    """How many of the visitor's messages the pod's transcript (ChasitorSessionData.chatMessages) holds."""
-    entries = session_data.get("chatMessages") if isinstance(session_data, dict) else None
-    return sum(1 for e in entries or [] if isinstance(e, dict) and e.get("type") == "Chasitor")
-
-
-def menu_item_text(item: Any) -> str:
-    if isinstance(item, dict):
-        return str(item.get("text") or item.get("label") or item.get("value") or "")
-    return str(item)
 
 
 class Poller:
@@ -95,10 +51,9 @@ class Poller:
             for item in batch.messages:
                 self.on_message(item, self.channel.state)
                 result.types.add(item["type"])
-                if item["type"] in END_TYPES:
-                    result.ended = item["type"]
-                    msg = item.get("message") or {}
-                    result.end_reason = str(msg.get("reason") or "unknown")
+                event = interpret(item)
+                if event.kind in (EventKind.ENDED, EventKind.FAILED):
+                    result.ended, result.end_reason = event.kind, event.reason
         with self.ctx.store.lock():
             state = self.ctx.store.load()
             self.channel.check_same_session(state)
@@ -109,7 +64,7 @@ class Poller:
             if state.resync_pending and state.chat != "ended" and batch is not None:
                 # ChasitorSessionData comes first after ReconnectSession; a pod that sends none is resynced
                 # on the first batch fetched with the new affinity
-                has_data = any(item.get("type") == "ChasitorSessionData" for item in batch.messages)
+                has_data = any(item.get("type") == MessageType.SESSION_DATA for item in batch.messages)
                 if has_data or self.channel.polled_with == state.affinity:
                     self.channel.resync_locked(state)
 
@@ -145,7 +100,7 @@ def run_poll(
 
 
 def _raise_for_end(result: PollResult, wanted: set[str]) -> None:
-    if result.ended == "ChatRequestFail":
+    if result.ended is EventKind.FAILED:
         raise NoAgentError(f"no agent took the chat ({result.end_reason})", hint="try again later, or another button")
     if wanted:
         raise SessionGoneError(

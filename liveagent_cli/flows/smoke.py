@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from liveagent_cli.core.errors import LiveAgentError, NoAgentError, UsageError, WaitTimeoutError
+from liveagent_cli.core.events import EventKind
+from liveagent_cli.core.messages import MessageType, interpret
+from liveagent_cli.core.render import wait_phrase
 from liveagent_cli.flows.context import Context
 
 
@@ -59,11 +62,10 @@ def run_smoke(ctx: Context, options: SmokeOptions, on_step: Callable[[StepResult
         seen.append(item)
 
     def availability() -> str:
-        results = actions.availability(ctx, [])
-        if not any(r.get("isAvailable") is True for r in results):
+        result = actions.availability(ctx, [])
+        if not result.available:
             raise NoAgentError("no agent is online for the button")
-        waits = [w for r in results if isinstance(w := r.get("estimatedWaitTime"), (int, float)) and w >= 0]
-        return f"available, estimated wait {waits[0]} s" if waits else "available"
+        return "available" + wait_phrase(result.estimated_wait)
 
     def session() -> str:
         return f"session {steps.open_session(ctx).id}"
@@ -73,9 +75,9 @@ def run_smoke(ctx: Context, options: SmokeOptions, on_step: Callable[[StepResult
         return f"ChasitorInit sent (sequence {state.sequence})"
 
     def agent() -> str:
-        poll.run_poll(ctx, collect, until=["ChatEstablished"], timeout=options.accept_timeout)
-        names = [i["message"].get("name") for i in seen if i["type"] == "ChatEstablished"]
-        return f"{names[-1] or 'an agent'} accepted"
+        poll.run_poll(ctx, collect, until=[MessageType.CHAT_ESTABLISHED], timeout=options.accept_timeout)
+        names = [e.agent for e in map(interpret, seen) if e.kind is EventKind.ESTABLISHED]
+        return f"{names[-1] if names and names[-1] else 'an agent'} accepted"
 
     def probe() -> str:
         steps.send_text(ctx, options.probe)
@@ -86,15 +88,15 @@ def run_smoke(ctx: Context, options: SmokeOptions, on_step: Callable[[StepResult
         deadline = time.monotonic() + options.reply_timeout
         start = len(seen)
         while True:
-            for item in seen[start:]:
-                if item["type"] == "ChatMessage" and pattern.search(str(item["message"].get("text", ""))):
-                    return f"reply {item['message'].get('text')!r} matches"
+            for event in map(interpret, seen[start:]):
+                if event.kind is EventKind.MESSAGE and pattern.search(event.text):
+                    return f"reply {event.text!r} matches"
             start = len(seen)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise WaitTimeoutError(f"no reply matching {options.expect!r} within {options.reply_timeout:g} s")
             try:
-                poll.run_poll(ctx, collect, until=["ChatMessage"], timeout=left)
+                poll.run_poll(ctx, collect, until=[MessageType.CHAT_MESSAGE], timeout=left)
             except WaitTimeoutError:
                 raise WaitTimeoutError(
                     f"no reply matching {options.expect!r} within {options.reply_timeout:g} s"

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from liveagent_cli.core.errors import UsageError
-from liveagent_cli.core.render import describe
+from liveagent_cli.core.events import EventKind
+from liveagent_cli.core.messages import interpret
+from liveagent_cli.core.render import describe_event
 
 
 class Transcript:
@@ -29,13 +31,11 @@ class Transcript:
         self._entry("visitor", "ChatMessage", text, {"text": text}, who="You")
 
     def pod(self, item: dict[str, Any], agent: str) -> None:
-        kind = item.get("type", "?")
-        msg = item.get("message") if isinstance(item.get("message"), dict) else {}
-        if kind == "ChatMessage":
-            assert isinstance(msg, dict)
-            self._entry("agent", kind, str(msg.get("text", "")), item, who=str(msg.get("name") or agent))
+        event = interpret(item)
+        if event.kind is EventKind.MESSAGE:
+            self._entry("agent", event.type, event.text, item, who=event.agent or agent)
         else:
-            self._entry("pod", kind, describe(item, agent)[1], item)
+            self._entry("pod", event.type, describe_event(event, agent)[1], item)
 
     def system(self, text: str, **extra: Any) -> None:
         self._entry("liveagent", "note", text, extra)
