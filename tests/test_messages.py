@@ -5,11 +5,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from liveagent_cli.core.client import Batch
+from liveagent_cli.core.errors import StateError
 from liveagent_cli.core.events import EventKind
 from liveagent_cli.core.messages import AvailabilityResult, apply_batch, interpret
 from liveagent_cli.core.render import describe
-from liveagent_cli.core.state import SessionState
+from liveagent_cli.core.state import ChatPhase, SessionState, StateStore
 
 PACKAGE = Path(__file__).resolve().parent.parent / "liveagent_cli"
 
@@ -158,3 +161,15 @@ def test_the_client_layers_import_without_a_cycle() -> None:
 
     for module in sorted(graph):
         visit(module, ())
+
+
+def test_the_phase_is_stored_as_the_words_state_files_always_had(tmp_path: Path) -> None:
+    store = StateStore(tmp_path, "s1")
+    state = _state()
+    apply_batch(state, _batch(("ChatEstablished", {"name": "Ava"})))
+    store.save(state)
+    assert 'chat = "established"' in store.path.read_text(encoding="utf-8")
+    assert store.load().chat is ChatPhase.ESTABLISHED
+    store.path.write_text(store.path.read_text(encoding="utf-8").replace('"established"', '"chatting"'))
+    with pytest.raises(StateError, match="malformed chat"):
+        store.load()

@@ -28,11 +28,11 @@ def typing_cmd(
     state: Annotated[str, typer.Argument(help="on (ChasitorTyping) or off (ChasitorNotTyping)", metavar="on|off")],
 ) -> None:
     """Tell the agent the visitor is typing, or stopped (ChasitorTyping / ChasitorNotTyping)."""
-    from liveagent_cli.flows.actions import typing
+    from liveagent_cli.flows.signals import send_typing
 
     if state not in ("on", "off"):
         raise UsageError(f"typing takes on or off, not {state!r}")
-    final = typing(ctx, state == "on")
+    final = send_typing(ctx, state == "on")
     _sent(ctx, "ChasitorTyping" if state == "on" else "ChasitorNotTyping", final.sequence)
 
 
@@ -45,7 +45,7 @@ def sneak_peek_cmd(
     ] = None,
 ) -> None:
     """Show the agent what the visitor is typing (ChasitorSneakPeek)."""
-    from liveagent_cli.flows.actions import sneak_peek
+    from liveagent_cli.flows.signals import sneak_peek
 
     final = sneak_peek(ctx, text, position)
     _sent(ctx, "ChasitorSneakPeek", final.sequence)
@@ -58,7 +58,7 @@ def event_cmd(
     data: Annotated[str, typer.Argument(help="the event data", metavar="DATA")],
 ) -> None:
     """Send a custom event to the agent (CustomEvent {type, data})."""
-    from liveagent_cli.flows.actions import custom_event
+    from liveagent_cli.flows.signals import custom_event
 
     final = custom_event(ctx, kind, data)
     _sent(ctx, "CustomEvent", final.sequence, type=kind)
@@ -70,7 +70,7 @@ def choose_cmd(
     number: Annotated[int, typer.Argument(help="the menu item, counting from 1 as `poll` shows them", metavar="N")],
 ) -> None:
     """Answer the agent's last menu (RichMessage) with item N."""
-    from liveagent_cli.flows.actions import choose
+    from liveagent_cli.flows.menus import choose
 
     final, text = choose(ctx, number)
     if ctx.out.json_mode:
@@ -93,7 +93,7 @@ def breadcrumb_cmd(
     url: Annotated[str, typer.Argument(help="the page the visitor is on", metavar="URL")],
 ) -> None:
     """Tell the pod which page the visitor is on (Visitor/Breadcrumb)."""
-    from liveagent_cli.flows.actions import breadcrumb
+    from liveagent_cli.flows.visitor_resources import breadcrumb
 
     breadcrumb(ctx, url)
     if ctx.out.json_mode:
@@ -109,7 +109,7 @@ def upload_cmd(
     any_type: Annotated[bool, typer.Option("--any-type", help="send a file of any type")] = False,
 ) -> None:
     """Answer the agent's file request: multipart upload to the pod's upload servlet."""
-    from liveagent_cli.flows.actions import plan_upload, upload
+    from liveagent_cli.flows.upload import plan_upload, upload
 
     plan = plan_upload(file.expanduser(), any_type=any_type)
     with _progress(ctx, plan.path.name, plan.size) as advance:
@@ -152,7 +152,7 @@ class _progress:
 @visitor_command(app, "reconnect")
 def reconnect_cmd(ctx: Context) -> None:
     """Recover a session the pod moved (after a 503): ReconnectSession, then ChasitorResyncState."""
-    from liveagent_cli.flows.actions import reconnect
+    from liveagent_cli.flows.steps import reconnect
 
     state = reconnect(ctx)
     if ctx.out.json_mode:
@@ -178,7 +178,7 @@ Ids = Annotated[
 def availability_cmd(ctx: Context, ids: Ids = None) -> None:
     """Are agents online for the button(s)? Exit 0 when one is, 7 when none (Visitor/Availability)."""
     from liveagent_cli.core.render import wait_phrase
-    from liveagent_cli.flows.actions import availability
+    from liveagent_cli.flows.visitor_resources import availability
 
     result = availability(ctx, ids or [])
     if ctx.out.json_mode:
@@ -194,7 +194,7 @@ def availability_cmd(ctx: Context, ids: Ids = None) -> None:
 @visitor_command(app, "visitor-settings")
 def visitor_settings_cmd(ctx: Context, ids: Ids = None) -> None:
     """The deployment's settings and buttons as the pod reports them (Visitor/Settings)."""
-    from liveagent_cli.flows.actions import visitor_settings
+    from liveagent_cli.flows.visitor_resources import visitor_settings
 
     settings = visitor_settings(ctx, ids or [])
     if ctx.out.json_mode:

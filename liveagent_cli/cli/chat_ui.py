@@ -68,7 +68,7 @@ def run_interactive(ctx: Context, options: ChatOptions) -> None:
                 app.loop.call_soon_threadsafe(lambda: app.exit(exception=EOFError()) if app.is_running else None)
 
     def typing_changed(buffer: Any) -> None:
-        chat.typing(bool(buffer.text.strip()) and not buffer.text.startswith("/"))
+        chat.send_typing(bool(buffer.text.strip()) and not buffer.text.startswith("/"))
 
     session.default_buffer.on_text_changed += typing_changed
     chat.add_listener(redraw)
@@ -124,7 +124,7 @@ def _handle(chat: ChatSession, ctx: Context, line: str) -> bool:
         elif not chat.view.established:
             ctx.out.note("not sent: no agent has joined yet")
         else:
-            chat.typing(False)
+            chat.send_typing(False)
             chat.send(line)
             ctx.out.text(f"You: {line}", "bold")
     except LiveAgentError as exc:

@@ -35,7 +35,7 @@ USER_AGENT = f"liveagent-cli/{__version__}"
 
 
 @dataclass
-class Exchange:
+class WireRecord:
     """One request and its answer (or failure), for the --verbose wire log."""
 
     method: str
@@ -133,7 +133,7 @@ class LiveAgentClient:
         *,
         key: str | None = None,
         affinity: str | None = None,
-        on_exchange: Callable[[Exchange], None] | None = None,
+        on_exchange: Callable[[WireRecord], None] | None = None,
         http: requests.Session | None = None,
     ) -> None:
         self.pod = pod if pod.endswith("/") else pod + "/"
@@ -361,7 +361,7 @@ class LiveAgentClient:
         """One HTTP exchange with an explicit timeout, logged, its failures turned into NetworkError."""
         import requests
 
-        exchange = Exchange(method, url, dict(headers))
+        record = WireRecord(method, url, dict(headers))
         started = time.monotonic()
         try:
             response = self._http.request(
@@ -373,33 +373,33 @@ class LiveAgentClient:
                 timeout=(min(CONNECT_TIMEOUT, read_timeout), read_timeout),
                 stream=True,
             )
-            exchange.url = response.url
-            exchange.status, exchange.reason = response.status_code, response.reason or ""
-            exchange.response_headers = dict(response.headers)
+            record.url = response.url
+            record.status, record.reason = response.status_code, response.reason or ""
+            record.response_headers = dict(response.headers)
             response._content = self._read_capped(response)
         except requests.exceptions.SSLError as exc:
-            exchange.error = "TLS failure"
+            record.error = "TLS failure"
             raise NetworkError(
                 f"TLS failure talking to {self._host}: {_short(exc)}",
                 hint="for a private CA, point REQUESTS_CA_BUNDLE at its certificate file",
             ) from None
         except requests.exceptions.Timeout:
-            exchange.error = "timed out"
+            record.error = "timed out"
             raise NetworkError(
                 f"no answer from {self._host} within {read_timeout:g} s", hint="check the pod URL and your network"
             ) from None
         except requests.exceptions.ConnectionError as exc:
-            exchange.error = "connection failed"
+            record.error = "connection failed"
             raise NetworkError(
                 f"cannot reach {self._host}: {_short(exc)}", hint="check --pod and your network"
             ) from None
         except requests.exceptions.RequestException as exc:
-            exchange.error = type(exc).__name__
+            record.error = type(exc).__name__
             raise NetworkError(f"request to {self._host} failed: {_short(exc)}") from None
         finally:
-            exchange.elapsed_ms = (time.monotonic() - started) * 1000
+            record.elapsed_ms = (time.monotonic() - started) * 1000
             if self.on_exchange is not None:
-                self.on_exchange(exchange)
+                self.on_exchange(record)
         return response
 
     @staticmethod

@@ -14,10 +14,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from liveagent_cli.core.events import ChatEvent, EventKind
+from liveagent_cli.core.state import ChatPhase, SessionState
 
 if TYPE_CHECKING:
     from liveagent_cli.core.client import Batch
-    from liveagent_cli.core.state import SessionState
 
 
 class MessageType(StrEnum):
@@ -68,15 +68,15 @@ def apply_batch(state: SessionState, batch: Batch) -> None:
 def apply_event(state: SessionState, event: ChatEvent) -> None:
     """What one message changes in the stored state (the Live Agent parts come from the raw body)."""
     kind, msg = event.kind, event.raw
-    if kind in (EventKind.REQUESTED, EventKind.QUEUE) and state.chat in ("session", "requested"):
-        state.chat = "queued"
+    if kind in (EventKind.REQUESTED, EventKind.QUEUE) and state.chat in (ChatPhase.SESSION, ChatPhase.REQUESTED):
+        state.chat = ChatPhase.QUEUED
     if kind is EventKind.REQUESTED and isinstance(msg.get("connectionTimeout"), int):
         state.connection_timeout_ms = msg["connectionTimeout"]
     elif kind is EventKind.ESTABLISHED:
-        state.chat = "established"
+        state.chat = ChatPhase.ESTABLISHED
         state.agent_name = event.agent or state.agent_name
     elif kind in (EventKind.ENDED, EventKind.FAILED):
-        state.chat = "ended"
+        state.chat = ChatPhase.ENDED
         state.ended_reason = f"{event.type}: {event.reason}"
     elif kind is EventKind.FILE_REQUEST:
         state.upload_url = str(msg.get("uploadServletUrl") or "")

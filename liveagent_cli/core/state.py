@@ -16,6 +16,7 @@ import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,16 @@ def check_session_name(name: str) -> str:
     return name
 
 
+class ChatPhase(StrEnum):
+    """Where the chat stands; stored as its string, so state files keep the words they always had."""
+
+    SESSION = "session"  # a session, no chat asked for yet
+    REQUESTED = "requested"  # ChasitorInit sent
+    QUEUED = "queued"  # the pod routes the request (ChatRequestSuccess, QueueUpdate)
+    ESTABLISHED = "established"  # an agent took it
+    ENDED = "ended"  # over: ended by either side, refused, or the pod forgot it
+
+
 @dataclass
 class SessionState:
     """Everything the next step needs: where the pod is, who we are to it, and the counters."""
@@ -59,7 +70,7 @@ class SessionState:
     ack: int = -1
     sequence: int = 0  # the last X-LIVEAGENT-SEQUENCE used; the next POST sends sequence + 1
     offset: int | None = None
-    chat: str = "session"  # session, requested, queued, established, ended
+    chat: ChatPhase = ChatPhase.SESSION
     org_id: str = ""
     deployment_id: str = ""
     button_id: str = ""
@@ -86,6 +97,9 @@ class SessionState:
         known = {f.name: f for f in fields(cls)}
         try:
             kwargs = {k: v for k, v in data.items() if k in known}
+            phase = kwargs.get("chat")
+            if isinstance(phase, str) and phase in ChatPhase.__members__.values():  # else malformed, below
+                kwargs["chat"] = ChatPhase(phase)
             state = cls(**kwargs)
         except TypeError as exc:
             raise StateError(f"state file {path} is incomplete: {exc}", hint=_RESET_HINT) from None
@@ -103,6 +117,7 @@ _KINDS: dict[str, tuple[type, ...]] = {
     "bool": (bool,),
     "list[str]": (list,),
     "dict[str, str]": (dict,),
+    "ChatPhase": (ChatPhase,),
 }
 
 

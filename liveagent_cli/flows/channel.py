@@ -35,7 +35,7 @@ from liveagent_cli.core.errors import (
     SessionGoneError,
 )
 from liveagent_cli.core.messages import MessageType, count_visitor_entries
-from liveagent_cli.core.state import SessionState
+from liveagent_cli.core.state import ChatPhase, SessionState
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.deadline import Deadline, give_up_seconds
 
@@ -56,7 +56,7 @@ def live_state(ctx: Context) -> SessionState:
     """The stored state, refusing one whose chat already ended."""
     state = ctx.store.load()
     ctx.out.redactor.add(state.key)
-    if state.chat == "ended":
+    if state.chat == ChatPhase.ENDED:
         raise SessionGoneError(
             f"the chat on session {ctx.store.name!r} has ended"
             + (f" ({state.ended_reason})" if state.ended_reason else ""),
@@ -298,5 +298,5 @@ class Channel:
             )
 
     def mark_ended(self, state: SessionState, why: str) -> None:
-        state.chat, state.ended_reason = "ended", why
+        state.chat, state.ended_reason = ChatPhase.ENDED, why
         self.store.save(state)

@@ -23,9 +23,12 @@ from liveagent_cli.core.messages import interpret
 from liveagent_cli.core.state import SessionState
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.deadline import Deadline
+from liveagent_cli.flows.menus import choose
 from liveagent_cli.flows.poll import Poller, PollLock, PollResult
+from liveagent_cli.flows.signals import send_typing
 from liveagent_cli.flows.steps import end_chat, init_chat, open_session, send_text
 from liveagent_cli.flows.transcript import Transcript
+from liveagent_cli.flows.upload import plan_upload, upload
 
 
 @dataclass
@@ -168,20 +171,18 @@ class ChatSession:
         """Queue a message for the sender thread, so the prompt never waits on the pod."""
         self._outbox.put(lambda: self.send_now(text))
 
-    def typing(self, on: bool) -> None:
+    def send_typing(self, on: bool) -> None:
+        """Tell the agent the visitor is typing (or stopped), once per change and only to an agent."""
         if on == self._typing_sent or not self.view.established:
             return
         self._typing_sent = on
-        from liveagent_cli.flows.actions import typing
 
         def act() -> None:
-            typing(self.ctx, on)
+            send_typing(self.ctx, on)
 
         self._outbox.put(act)
 
     def choose(self, number: int) -> None:
-        from liveagent_cli.flows.actions import choose
-
         def act() -> None:
             _, text = choose(self.ctx, number)
             with self.cond:
@@ -193,8 +194,6 @@ class ChatSession:
         self._outbox.put(act)
 
     def upload(self, path: Path) -> None:
-        from liveagent_cli.flows.actions import plan_upload, upload
-
         plan = plan_upload(path)  # checked at once, so the person hears about a bad file right away
 
         def act() -> None:

@@ -10,7 +10,7 @@ from liveagent_cli.core.settings import Settings
 from liveagent_cli.core.state import SessionState, StateStore
 
 if TYPE_CHECKING:
-    from liveagent_cli.core.client import Exchange, LiveAgentClient
+    from liveagent_cli.core.client import LiveAgentClient, WireRecord
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Context:
             self._http.close()
             self._http = None
 
-    def _log_exchange(self, ex: Exchange) -> None:
+    def _log_exchange(self, ex: WireRecord) -> None:
         red = self.out.redactor
         self.out.wire(f"> {ex.method} {red.text(ex.url)}")
         for name, value in red.headers(ex.request_headers).items():

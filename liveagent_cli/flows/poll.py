@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from liveagent_cli.core.errors import NoAgentError, SessionGoneError, WaitTimeoutError
 from liveagent_cli.core.events import EventKind
 from liveagent_cli.core.messages import MessageType, apply_batch, interpret
-from liveagent_cli.core.state import SessionState
+from liveagent_cli.core.state import ChatPhase, SessionState
 from liveagent_cli.flows.channel import Channel
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.deadline import Deadline
@@ -61,7 +61,7 @@ class Poller:
                 apply_batch(state, batch)
                 self.ctx.store.save(state)
             self.channel.adopt(state)
-            if state.resync_pending and state.chat != "ended" and batch is not None:
+            if state.resync_pending and state.chat != ChatPhase.ENDED and batch is not None:
                 # ChasitorSessionData comes first after ReconnectSession; a pod that sends none is resynced
                 # on the first batch fetched with the new affinity
                 has_data = any(item.get("type") == MessageType.SESSION_DATA for item in batch.messages)

@@ -50,7 +50,7 @@ STEPS = ("availability", "session", "init", "agent", "probe", "reply", "end")
 
 def run_smoke(ctx: Context, options: SmokeOptions, on_step: Callable[[StepResult], None]) -> list[StepResult]:
     """Run the steps in order; never raises for a failed step (the results say), only for bad options."""
-    from liveagent_cli.flows import actions, poll, steps
+    from liveagent_cli.flows import poll, steps, visitor_resources
 
     try:
         pattern = re.compile(options.expect) if options.expect else None
@@ -62,7 +62,7 @@ def run_smoke(ctx: Context, options: SmokeOptions, on_step: Callable[[StepResult
         seen.append(item)
 
     def availability() -> str:
-        result = actions.availability(ctx, [])
+        result = visitor_resources.availability(ctx, [])
         if not result.available:
             raise NoAgentError("no agent is online for the button")
         return "available" + wait_phrase(result.estimated_wait)

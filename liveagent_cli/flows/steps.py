@@ -1,4 +1,5 @@
-"""The one-request steps (session, init, send, end): each reads the state, talks once, writes the state.
+"""The one-request steps (session, init, send, end, and reconnect by hand): each reads the state, talks once,
+writes the state.
 
 The rules for sequence numbers, lost answers, 409 and 503 live in `channel.py`.
 """
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from liveagent_cli.core.errors import SessionGoneError, UsageError
 from liveagent_cli.core.settings import check_api_version, check_id, normalize_pod
-from liveagent_cli.core.state import SessionState
+from liveagent_cli.core.state import ChatPhase, SessionState
 from liveagent_cli.flows.channel import POST_TIMEOUT, Channel, retrying
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.deadline import Deadline, give_up_seconds
@@ -27,7 +28,7 @@ def open_session(ctx: Context, *, replace: bool = False) -> SessionState:
     with ctx.store.lock():
         if ctx.store.exists() and not replace:
             old = ctx.store.load()
-            if old.chat != "ended":
+            if old.chat != ChatPhase.ENDED:
                 raise UsageError(
                     f"session {ctx.store.name!r} already holds a chat ({old.chat}, {age(old)} old)",
                     hint="end it with `liveagent end`, pick another with --session NAME, or pass --replace",
@@ -76,7 +77,7 @@ def init_chat(ctx: Context, options: dict[str, Any]) -> SessionState:
     """POST Chasitor/ChasitorInit with the resolved ids: asks for an agent."""
     ids = {name: check_id(name, str(ctx.settings.require(name))) for name in ("org_id", "deployment_id", "button_id")}
     channel = Channel(ctx)
-    if channel.state.chat != "session":
+    if channel.state.chat != ChatPhase.SESSION:
         raise UsageError(
             f"a chat was already requested on this session ({channel.state.chat})",
             hint="poll it with `liveagent poll`, or end it with `liveagent end` and start again",
@@ -91,16 +92,16 @@ def init_chat(ctx: Context, options: dict[str, Any]) -> SessionState:
         client.chasitor_init(build_init_body(channel.state, options), seq, timeout)
 
     def done(s: SessionState) -> None:
-        s.chat = "requested"
+        s.chat = ChatPhase.REQUESTED
 
     return channel.post(send, prepare=prepare, done=done)
 
 
-def send_text(ctx: Context, text: str, channel: Channel | None = None) -> SessionState:
+def send_text(ctx: Context, text: str) -> SessionState:
     """POST Chasitor/ChatMessage."""
     if not text.strip():
         raise UsageError("the message is empty", hint="pass the text to send, or - to read it from stdin")
-    channel = channel or Channel(ctx)
+    channel = Channel(ctx)
 
     def confirmed(state: SessionState) -> None:
         state.messages_sent += 1
@@ -117,11 +118,11 @@ def end_chat(ctx: Context, reason: str) -> tuple[SessionState, bool]:
     """
     state = ctx.store.load()
     ctx.out.redactor.add(state.key)
-    still_open = state.chat != "ended"
+    still_open = state.chat != ChatPhase.ENDED
     if still_open:
         try:
             channel = Channel(ctx)
-            if state.chat == "session":
+            if state.chat == ChatPhase.SESSION:
                 with ctx.store.lock():
                     channel.client.delete_session(timeout=POST_TIMEOUT)
             else:
@@ -131,3 +132,16 @@ def end_chat(ctx: Context, reason: str) -> tuple[SessionState, bool]:
     with ctx.store.lock():
         ctx.store.delete()
     return state, still_open
+
+
+def reconnect(ctx: Context) -> SessionState:
+    """The 503 recovery by hand: ReconnectSession, then ChasitorResyncState once ChasitorSessionData is in."""
+    channel = Channel(ctx)
+    deadline = Deadline(channel.give_up)
+    with ctx.store.lock():
+        state = ctx.store.load()
+        channel.adopt(state)
+        channel.client.affinity = state.affinity  # force: this is a reconnect by request
+        channel.reconnect_locked(state, deadline, force=True)
+    channel.await_resync(deadline)
+    return ctx.store.load()
