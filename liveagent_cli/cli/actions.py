@@ -1,5 +1,5 @@
-"""The rest of the visitor surface: typing, sneak-peek, event, choose, breadcrumb, upload, reconnect,
-availability and visitor-settings."""
+"""The visitor commands besides the steps: typing, sneak-peek, event, choose, breadcrumb, upload, reconnect,
+availability and visitor-settings. Their flows: signals, menus, upload, visitor_resources and steps."""
 
 from __future__ import annotations
 

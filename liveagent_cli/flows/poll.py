@@ -1,7 +1,8 @@
 """The long-poll loop (liveagent-api.md §6): one poller per session, ack stored only after printing.
 
 A batch is printed (and flushed) before its `sequence` is written back as the next `ack`; if the process
-dies in between, the pod re-delivers the batch, so a message may be shown twice but is never lost.
+dies in between, the pod re-delivers the batch, so a message may be shown twice but is never lost. What each
+message means, and what it changes in the state, is core/messages.py's business; this is only the loop.
 """
 
 from __future__ import annotations
