@@ -5,8 +5,9 @@ import sys
 
 def main() -> None:
     from liveagent_cli.cli.app import run
+    from liveagent_cli.cli.environment import Environment
 
-    sys.exit(run())
+    sys.exit(run(env=Environment.from_process()))
 
 
 if __name__ == "__main__":

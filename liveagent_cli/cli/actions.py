@@ -128,7 +128,7 @@ class _progress:
         self.bar: Any = None
 
     def __enter__(self) -> Any:
-        if self.size < 1024 * 1024 or self.ctx.out.quiet or not self.ctx.out.stderr.isatty():
+        if self.size < 1024 * 1024 or self.ctx.out.quiet or not self.ctx.out.stderr_isatty:
             return None
         from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 

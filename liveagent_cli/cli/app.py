@@ -3,18 +3,21 @@
 Typer turns every registered command into a Click command up front (about 16 ms for ours) and each command
 module pulls in its own imports, so `run` looks at the command name first and builds an app holding only
 that command (pip's `commands_dict` trick). `--help`, completion and unknown names get the whole app.
+
+`run(argv, env)` is the whole program: the console script passes the real process's Environment, a test
+passes one with its own variables and captured streams and gets the exit code back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-import os
-import sys
 from typing import Annotated
 
 import typer
 
 from liveagent_cli import __version__
+from liveagent_cli.cli.environment import Environment, current, using
 
 # command name -> module under liveagent_cli.cli; groups (with subcommands) are added whole
 COMMANDS: dict[str, str] = {
@@ -45,7 +48,7 @@ HELP = "Drive the visitor side of Salesforce's Live Agent (Chat) REST API from t
 
 def _version(value: bool) -> None:
     if value:
-        print(f"liveagent {__version__}")
+        current().stdout.write(f"liveagent {__version__}\n")
         raise typer.Exit()
 
 
@@ -88,19 +91,28 @@ def _command_name(argv: list[str]) -> str | None:
     return None
 
 
-def run() -> int:
+def run(argv: list[str] | None = None, env: Environment | None = None) -> int:
+    """Run one command line (default: the Environment's argv) and return its exit code."""
+    env = env or Environment.from_process()
+    args = env.argv if argv is None else argv
+    # Click writes help, usage and completion scripts to sys.stdout/sys.stderr: point those at env's streams
+    with using(env), contextlib.redirect_stdout(env.stdout), contextlib.redirect_stderr(env.stderr):
+        return _run(args, env)
+
+
+def _run(args: list[str], env: Environment) -> int:
     only = None
-    if "_LIVEAGENT_COMPLETE" in os.environ:
+    if "_LIVEAGENT_COMPLETE" in env.environ:
         # shell completion (completions/ holds the scripts); Typer wires Click's completion only on request
         from typer._completion_classes import completion_init
 
         completion_init()
     else:
-        only = _command_name(sys.argv[1:])
+        only = _command_name(args)
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
     try:
-        result = build_app(only)(standalone_mode=False)
+        result = build_app(only)(args=args, prog_name="liveagent", standalone_mode=False)
     except NoArgsIsHelpError as exc:
         exc.show()  # `liveagent` (or a group) alone: the help, as a usage error
         return 2
@@ -108,13 +120,13 @@ def run() -> int:
         command = " ".join(
             ["liveagent", *([exc.ctx.command_path.split(" ", 1)[1]] if exc.ctx and " " in exc.ctx.command_path else [])]
         )
-        sys.stderr.write(f"error: {exc.format_message()}\nhint: see `{command} --help`\n")
+        env.stderr.write(f"error: {exc.format_message()}\nhint: see `{command} --help`\n")
         return 2
     except ClickException as exc:
-        sys.stderr.write(f"error: {exc.format_message()}\n")
+        env.stderr.write(f"error: {exc.format_message()}\n")
         return exc.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
+        env.stderr.write("error: interrupted\n")
         return 130
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -2,21 +2,23 @@
 
 `visitor_command` appends the shared options to a command's own signature (Typer reads `__signature__`),
 so each command is written as `def cmd(ctx: Context, text: str)` and still takes `--pod`, `--json`, ...
-after its name, as the contract promises.
+after its name, as the contract promises. The Context and the Output are built from the command's
+Environment (cli/environment.py), never from the process's own variables and streams.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
-import sys
 import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from liveagent_cli.cli.environment import Environment, current
 from liveagent_cli.core.errors import ExitCode, LiveAgentError, UsageError
 from liveagent_cli.core.output import Output
 from liveagent_cli.core.redact import Redactor
@@ -74,10 +76,46 @@ _PARAMS = [
 ]
 
 
-def make_output(json_mode: bool, quiet: bool, show_secrets: bool) -> Output:
+def make_output(json_mode: bool, quiet: bool, show_secrets: bool, env: Environment | None = None) -> Output:
+    """The Output on the Environment's streams (the running command's, unless given)."""
+    env = env or current()
     redactor = Redactor()
     redactor.enabled = not show_secrets
-    return Output(json_mode=json_mode, quiet=quiet, redactor=redactor)
+    return Output(
+        json_mode=json_mode,
+        quiet=quiet,
+        redactor=redactor,
+        stdout=env.stdout,
+        stderr=env.stderr,
+        environ=env.environ,
+        stdout_isatty=env.stdout_isatty,
+        stderr_isatty=env.stderr_isatty,
+    )
+
+
+SETTING_FLAGS = ("pod", "org_id", "deployment_id", "button_id", "api_version")
+
+
+def build_context(common: dict[str, Any], out: Output, env: Environment) -> Context:
+    """The flows' Context from the parsed shared options and the command's environment variables."""
+    from liveagent_cli.core.settings import resolve
+    from liveagent_cli.core.state import StateStore, state_dir
+    from liveagent_cli.flows.context import Context
+
+    flags = {name: common[name] for name in SETTING_FLAGS}
+    if common.get("insecure"):
+        flags["insecure"] = True
+    settings = resolve(flags, common.get("profile"), env.environ)
+    named = common.get("session") or env.environ.get("LIVEAGENT_SESSION")
+    store = StateStore(state_dir(env.environ), named or "default")
+    return Context(
+        settings=settings,
+        store=store,
+        out=out,
+        verbose=bool(common.get("verbose")),
+        session_named=bool(named),
+        environ=env.environ,
+    )
 
 
 def fail(out: Output, exc: BaseException, debug: bool) -> NoReturn:
@@ -93,8 +131,9 @@ def fail(out: Output, exc: BaseException, debug: bool) -> NoReturn:
         raise typer.Exit(int(ExitCode.INTERRUPTED))
     if isinstance(exc, BrokenPipeError):
         # the reader went away (e.g. `| head`): stop quietly, like other Unix tools
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        with contextlib.suppress(OSError, ValueError):  # a captured stream has no descriptor to silence
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, out.stdout.fileno())
         raise typer.Exit(int(ExitCode.INTERNAL))
     out.error(f"unexpected {type(exc).__name__}: {exc}", hint="rerun with --debug and report the traceback")
     raise typer.Exit(int(ExitCode.INTERNAL))
@@ -130,13 +169,12 @@ def visitor_command(app: typer.Typer, name: str, **kwargs: Any) -> Callable[[F],
         @functools.wraps(func)
         def wrapper(**values: Any) -> None:
             common = {n: values.pop(n) for n in COMMON_NAMES}
-            out = make_output(common["json_"], common["quiet"], common["show_secrets"])
+            env = current()
+            out = make_output(common["json_"], common["quiet"], common["show_secrets"], env)
 
             def body() -> None:
-                from liveagent_cli.cli.context import build_context
-
                 check_utf8({**values, **common})
-                ctx = build_context(common, out)
+                ctx = build_context(common, out, env)
                 try:
                     func(ctx, **values)
                 finally:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from liveagent_cli.cli.common import guarded, make_output
+from liveagent_cli.cli.environment import current
 from liveagent_cli.core.errors import UsageError
 
 app = typer.Typer(help="Show, list and set profiles of the config file ([profiles.NAME] tables).", no_args_is_help=True)
@@ -24,7 +25,7 @@ def path_cmd(json_: Json = False, debug: Debug = False) -> None:
     def body() -> None:
         from liveagent_cli.core.settings import config_path
 
-        path = config_path()
+        path = config_path(current().environ)
         if json_:
             out.data({"path": str(path), "exists": path.exists()})
         else:
@@ -41,7 +42,8 @@ def list_cmd(json_: Json = False, debug: Debug = False) -> None:
     def body() -> None:
         from liveagent_cli.core.settings import config_path, load_config
 
-        profiles = load_config(config_path()).get("profiles", {})
+        path = config_path(current().environ)
+        profiles = load_config(path).get("profiles", {})
         names = sorted(profiles) if isinstance(profiles, dict) else []
         if json_:
             out.data({"profiles": names})
@@ -49,7 +51,7 @@ def list_cmd(json_: Json = False, debug: Debug = False) -> None:
             for name in names:
                 out.text(name)
         else:
-            out.note(f"no profiles in {config_path()}; add one with `liveagent config set NAME KEY VALUE`")
+            out.note(f"no profiles in {path}; add one with `liveagent config set NAME KEY VALUE`")
 
     guarded(out, debug, body)
 
@@ -68,7 +70,7 @@ def show_cmd(
     def body() -> None:
         from liveagent_cli.core.settings import resolve
 
-        settings = resolve({}, profile)
+        settings = resolve({}, profile, current().environ)
         rows = {
             name: {"value": settings.values[name], "source": settings.sources[name]} for name in sorted(settings.values)
         }
@@ -100,7 +102,7 @@ def set_cmd(
         if key not in PROFILE_KEYS:
             raise UsageError(f"unknown profile key {key!r}", hint="keys: " + ", ".join(sorted(PROFILE_KEYS)))
         parsed: Any = check_profile_value(key, value) if value != "" else None
-        path = write_profile_value(config_path(), profile, key, parsed)
+        path = write_profile_value(config_path(current().environ), profile, key, parsed)
         out.note(f"{'removed' if parsed is None else 'set'} {key} in [profiles.{profile}] of {path}")
 
     guarded(out, debug, body)

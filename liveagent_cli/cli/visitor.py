@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import typer
 
 from liveagent_cli.cli.common import show_fields, visitor_command
+from liveagent_cli.cli.environment import current
 from liveagent_cli.cli.init_options import resolve_init, with_init_options
 from liveagent_cli.core.errors import UsageError
 from liveagent_cli.flows.context import Context
@@ -73,9 +74,9 @@ def poll_cmd(
     )
 
 
-def read_stdin_text() -> str:
+def read_stdin_text(stdin: IO[bytes]) -> str:
     """All of stdin as UTF-8 text without its final newline; invalid UTF-8 is a usage error."""
-    raw = sys.stdin.buffer.read()
+    raw = stdin.read()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -92,7 +93,7 @@ def send_cmd(
     from liveagent_cli.flows.steps import send_text
 
     if text == "-":
-        text = read_stdin_text()
+        text = read_stdin_text(current().stdin)
     state = send_text(ctx, text)
     if ctx.out.json_mode:
         ctx.out.data({"sent": True, "session": ctx.store.name, "sequence": state.sequence})
@@ -150,16 +151,17 @@ def chat_cmd(
     options = ChatOptions(
         init=resolve_init(ctx, init), reply_wait=reply_wait, timeout=timeout, replace=replace, transcript=transcript
     )
-    if sys.stdin.isatty() and sys.stdout.isatty() and not ctx.out.json_mode:
+    env = current()
+    if env.stdin_isatty and env.stdout_isatty and not ctx.out.json_mode:
         from liveagent_cli.cli.chat_ui import run_interactive
 
         run_interactive(ctx, options)
     else:
-        run_piped(ctx, options, _stdin_lines())
+        run_piped(ctx, options, _stdin_lines(env.stdin))
 
 
-def _stdin_lines() -> Any:
-    for raw in sys.stdin.buffer:
+def _stdin_lines(stdin: IO[bytes]) -> Iterator[str]:
+    for raw in stdin:
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -2,26 +2,32 @@
 
 Colour comes from Rich, imported only when a stream is a terminal and NO_COLOR is unset (or FORCE_COLOR
 is set): piped output never pays for Rich and never carries escape codes. Every string passes through the
-redactor, so the session key cannot leak by accident.
+redactor, so the session key cannot leak by accident. The command layer passes the streams, whether each is a
+terminal and the environment variables (NO_COLOR, FORCE_COLOR, TERM); nothing here reads the process's own.
 """
 
 from __future__ import annotations
 
-import os
 import sys
+from collections.abc import Mapping
 from typing import IO, Any
 
 from liveagent_cli.core.redact import Redactor
 from liveagent_cli.core.render import describe
 
 
-def _wants_colour(stream: IO[str]) -> bool:
-    if os.environ.get("NO_COLOR"):
+def wants_colour(environ: Mapping[str, str], isatty: bool) -> bool:
+    """NO_COLOR wins, then FORCE_COLOR; otherwise colour only on a terminal that is not TERM=dumb."""
+    if environ.get("NO_COLOR"):
         return False
-    if os.environ.get("FORCE_COLOR"):
+    if environ.get("FORCE_COLOR"):
         return True
+    return isatty and environ.get("TERM") != "dumb"
+
+
+def _isatty(stream: IO[str]) -> bool:
     try:
-        return stream.isatty() and os.environ.get("TERM") != "dumb"
+        return stream.isatty()
     except (AttributeError, ValueError):
         return False
 
@@ -35,12 +41,24 @@ class Output:
         redactor: Redactor | None = None,
         stdout: IO[str] | None = None,
         stderr: IO[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+        stdout_isatty: bool | None = None,
+        stderr_isatty: bool | None = None,
     ) -> None:
         self.json_mode = json_mode
         self.quiet = quiet
         self.redactor = redactor or Redactor()
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
+        self.stdout_isatty = _isatty(self.stdout) if stdout_isatty is None else stdout_isatty
+        self.stderr_isatty = _isatty(self.stderr) if stderr_isatty is None else stderr_isatty
+        environ = {} if environ is None else environ
+        self._colour = {
+            id(self.stdout): wants_colour(environ, self.stdout_isatty),
+            id(self.stderr): wants_colour(environ, self.stderr_isatty),
+        }
+        self._no_color = bool(environ.get("NO_COLOR"))
+        self._force_color = bool(environ.get("FORCE_COLOR"))
         self._consoles: dict[int, Any] = {}
 
     # -- stdout: data ------------------------------------------------------------------------------------
@@ -80,7 +98,7 @@ class Output:
     # -- plumbing ----------------------------------------------------------------------------------------
     def _styled(self, stream: IO[str], line: str, style: str) -> None:
         line = self.redactor.text(line)
-        if style and _wants_colour(stream):
+        if style and self._colour.get(id(stream), False):
             console = self._console(stream)
             console.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
             stream.flush()
@@ -100,6 +118,8 @@ class Output:
         if console is None:
             from rich.console import Console
 
-            console = Console(file=stream, force_terminal=bool(os.environ.get("FORCE_COLOR")) or None)
+            # Rich is told the facts rather than left to read the process's environment and streams
+            terminal = self._force_color or (self.stderr_isatty if stream is self.stderr else self.stdout_isatty)
+            console = Console(file=stream, force_terminal=terminal, no_color=self._no_color)
             self._consoles[id(stream)] = console
         return console

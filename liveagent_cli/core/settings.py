@@ -49,12 +49,11 @@ ID_FLAGS = {"org_id": "--org-id", "deployment_id": "--deployment-id", "button_id
 _ID_RE = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
 
 
-def config_path(env: Mapping[str, str] | None = None) -> Path:
+def config_path(environ: Mapping[str, str]) -> Path:
     """The config file: $LIVEAGENT_CONFIG, else $XDG_CONFIG_HOME/liveagent/config.toml."""
-    env = os.environ if env is None else env
-    if env.get("LIVEAGENT_CONFIG"):
-        return Path(env["LIVEAGENT_CONFIG"]).expanduser()
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    if environ.get("LIVEAGENT_CONFIG"):
+        return Path(environ["LIVEAGENT_CONFIG"]).expanduser()
+    base = environ.get("XDG_CONFIG_HOME") or str(Path(environ.get("HOME") or Path.home()) / ".config")
     return Path(base) / "liveagent" / "config.toml"
 
 
@@ -95,14 +94,13 @@ class Settings:
 def resolve(
     flags: Mapping[str, Any],
     profile: str | None,
-    env: Mapping[str, str] | None = None,
+    environ: Mapping[str, str],
 ) -> Settings:
-    """Merge flag > environment > profile > default for every known setting."""
-    env = os.environ if env is None else env
-    profile_name = profile or env.get("LIVEAGENT_PROFILE") or None
+    """Merge flag > environment (`environ`, the command's variables) > profile > default for every known setting."""
+    profile_name = profile or environ.get("LIVEAGENT_PROFILE") or None
     profile_values: dict[str, Any] = {}
     if profile_name:
-        path = config_path(env)
+        path = config_path(environ)
         profiles = load_config(path).get("profiles", {})
         if not isinstance(profiles, dict) or profile_name not in profiles:
             known = ", ".join(sorted(profiles)) if isinstance(profiles, dict) and profiles else "none"
@@ -121,8 +119,8 @@ def resolve(
     for name in sorted(PROFILE_KEYS | set(flags)):
         if flags.get(name) not in (None, ""):
             settings.values[name], settings.sources[name] = flags[name], "flag"
-        elif name in ENV_VARS and env.get(ENV_VARS[name]):
-            settings.values[name], settings.sources[name] = env[ENV_VARS[name]], f"env {ENV_VARS[name]}"
+        elif name in ENV_VARS and environ.get(ENV_VARS[name]):
+            settings.values[name], settings.sources[name] = environ[ENV_VARS[name]], f"env {ENV_VARS[name]}"
         elif name in profile_values:
             settings.values[name], settings.sources[name] = profile_values[name], f"profile {profile_name}"
         elif name in DEFAULTS:

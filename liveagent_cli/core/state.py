@@ -27,12 +27,11 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HEADER = "# liveagent session state. Holds a live session key: do not share or commit this file.\n"
 
 
-def state_dir(env: Mapping[str, str] | None = None) -> Path:
+def state_dir(environ: Mapping[str, str]) -> Path:
     """$LIVEAGENT_STATE_DIR, else $XDG_STATE_HOME/liveagent (~/.local/state/liveagent)."""
-    env = os.environ if env is None else env
-    if env.get("LIVEAGENT_STATE_DIR"):
-        return Path(env["LIVEAGENT_STATE_DIR"]).expanduser()
-    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    if environ.get("LIVEAGENT_STATE_DIR"):
+        return Path(environ["LIVEAGENT_STATE_DIR"]).expanduser()
+    base = environ.get("XDG_STATE_HOME") or str(Path(environ.get("HOME") or Path.home()) / ".local" / "state")
     return Path(base) / "liveagent"
 
 

@@ -99,7 +99,7 @@ class Channel:
         self.poller = poller
         self.state = live_state(ctx)
         self.client = ctx.client(self.state.pod, self.state.api_version, self.state)
-        self.give_up = give_up_seconds()
+        self.give_up = give_up_seconds(ctx.environ)
         self.polled_with = ""  # the affinity the last poll was sent with
 
     def adopt(self, state: SessionState) -> None:

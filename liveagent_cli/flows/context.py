@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from liveagent_cli.core.output import Output
@@ -20,6 +21,7 @@ class Context:
     out: Output
     verbose: bool = False
     session_named: bool = False  # --session or LIVEAGENT_SESSION was given
+    environ: Mapping[str, str] = field(default_factory=dict)  # the command's variables: LIVEAGENT_NETWORK_TIMEOUT
     _http: Any = None
 
     def client(self, pod: str, api_version: str, state: SessionState | None = None) -> LiveAgentClient:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import time
+from collections.abc import Mapping
 
 from liveagent_cli.core.errors import ConfigError
 
 DEFAULT_GIVE_UP = 60.0
 
 
-def give_up_seconds() -> float:
+def give_up_seconds(environ: Mapping[str, str]) -> float:
     """How long a step keeps retrying without any answer: $LIVEAGENT_NETWORK_TIMEOUT, default 60 s."""
-    raw = os.environ.get("LIVEAGENT_NETWORK_TIMEOUT", "")
+    raw = environ.get("LIVEAGENT_NETWORK_TIMEOUT", "")
     if not raw:
         return DEFAULT_GIVE_UP
     try:

@@ -34,7 +34,7 @@ def open_session(ctx: Context, *, replace: bool = False) -> SessionState:
                     hint="end it with `liveagent end`, pick another with --session NAME, or pass --replace",
                 )
         client = ctx.client(pod, api_version)
-        info = retrying(lambda timeout: client.session_id(timeout=timeout), Deadline(give_up_seconds()))
+        info = retrying(lambda timeout: client.session_id(timeout=timeout), Deadline(give_up_seconds(ctx.environ)))
         ctx.out.redactor.add(info.key)
         now = time.time()
         state = SessionState(
