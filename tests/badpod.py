@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,3 +86,50 @@ def silent_pod() -> Iterator[str]:
         for conn in held:
             conn.close()
         listener.close()
+
+
+class RawPod:
+    """A port that takes connections but does not speak HTTP: it sends `banner` to each one (an SSH server
+    says `SSH-2.0-...` first), or resets it (RST) once the request arrives when `banner` is None.
+
+    `connections` counts what the client tried, so a test can tell a quick give-up from a minute of retries.
+    """
+
+    def __init__(self, banner: bytes | None) -> None:
+        self.banner = banner
+        self.connections = 0
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self._listener.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.port = self._listener.getsockname()[1]
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            with conn:
+                conn.settimeout(5)
+                try:
+                    if self.banner is not None:
+                        conn.sendall(self.banner)
+                        conn.recv(65536)  # the client's request; it then gives up on the banner
+                    else:
+                        conn.recv(1)  # the request has arrived: reset with most of it unread
+                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
+
+    def __enter__(self) -> RawPod:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._listener.close()

@@ -19,11 +19,11 @@ from liveagent_cli import __version__
 from liveagent_cli.core.errors import (
     ApiError,
     DuplicatePollError,
-    NetworkError,
     OutOfSyncError,
     PodMovedError,
     SessionGoneError,
 )
+from liveagent_cli.core.network_errors import check_ca_bundle, network_error
 
 if TYPE_CHECKING:
     import requests
@@ -142,7 +142,7 @@ class LiveAgentClient:
         self.affinity = affinity
         self.on_exchange = on_exchange
         self._http = http if http is not None else new_http_session()
-        self._host = urlsplit(self.pod).hostname or self.pod
+        self._ca_checked = False
 
     def close(self) -> None:
         self._http.close()
@@ -214,8 +214,12 @@ class LiveAgentClient:
         self._request("POST", "Chasitor/RichMessage", body=body, sequence=sequence, read_timeout=timeout)
 
     def breadcrumb(self, location: str, timeout: float = POST_TIMEOUT) -> None:
-        """POST Visitor/Breadcrumb; the key goes along when there is one, so the pod can tie it to the chat."""
-        self._request(
+        """POST Visitor/Breadcrumb; the key goes along when there is one, so the pod can tie it to the chat.
+
+        A pod answers a recorded breadcrumb with a short non-JSON body; a JSON answer may be SwitchServer,
+        which records nothing and is an error like Availability's.
+        """
+        response = self._request(
             "POST",
             "Visitor/Breadcrumb",
             body={"location": location},
@@ -223,6 +227,12 @@ class LiveAgentClient:
             visitor=True,
             read_timeout=timeout,
         )
+        try:
+            body = json.loads(response.content)
+        except (ValueError, UnicodeDecodeError):
+            return
+        if isinstance(body, dict):
+            _refuse_switch_server(body)
 
     def availability(
         self, org_id: str, deployment_id: str, ids: list[str], timeout: float = POST_TIMEOUT
@@ -263,14 +273,7 @@ class LiveAgentClient:
     def _visitor_get(self, path: str, params: Mapping[str, str], timeout: float) -> dict[str, Any]:
         response = self._request("GET", path, params=params, key=False, visitor=True, read_timeout=timeout)
         body = self._json(response)
-        for item in body.get("messages") or []:
-            if isinstance(item, dict) and item.get("type") == "SwitchServer":
-                new_url = (item.get("message") or {}).get("newUrl")
-                raise SwitchServerError(
-                    f"the pod says this org lives on another server: {new_url}",
-                    hint=f"use --pod {new_url}",
-                    new_url=str(new_url or ""),
-                )
+        _refuse_switch_server(body)
         return body
 
     def upload_body(
@@ -361,6 +364,9 @@ class LiveAgentClient:
         """One HTTP exchange with an explicit timeout, logged, its failures turned into NetworkError."""
         import requests
 
+        if url.startswith("https://") and not self._ca_checked:
+            check_ca_bundle(self._http, url)
+            self._ca_checked = True
         record = WireRecord(method, url, dict(headers))
         started = time.monotonic()
         try:
@@ -377,25 +383,10 @@ class LiveAgentClient:
             record.status, record.reason = response.status_code, response.reason or ""
             record.response_headers = dict(response.headers)
             response._content = self._read_capped(response)
-        except requests.exceptions.SSLError as exc:
-            record.error = "TLS failure"
-            raise NetworkError(
-                f"TLS failure talking to {self._host}: {_short(exc)}",
-                hint="for a private CA, point REQUESTS_CA_BUNDLE at its certificate file",
-            ) from None
-        except requests.exceptions.Timeout:
-            record.error = "timed out"
-            raise NetworkError(
-                f"no answer from {self._host} within {read_timeout:g} s", hint="check the pod URL and your network"
-            ) from None
-        except requests.exceptions.ConnectionError as exc:
-            record.error = "connection failed"
-            raise NetworkError(
-                f"cannot reach {self._host}: {_short(exc)}", hint="check --pod and your network"
-            ) from None
         except requests.exceptions.RequestException as exc:
-            record.error = type(exc).__name__
-            raise NetworkError(f"request to {self._host} failed: {_short(exc)}") from None
+            error = network_error(exc, url, read_timeout)
+            record.error = error.failure.value
+            raise error from exc
         finally:
             record.elapsed_ms = (time.monotonic() - started) * 1000
             if self.on_exchange is not None:
@@ -426,6 +417,7 @@ class LiveAgentClient:
             raise SessionGoneError(
                 "the pod no longer knows this session (403): it expired or the chat ended",
                 hint="start a new chat with `liveagent session`",
+                reason="403: expired or ended on the pod",
             )
         if status == 503:
             raise PodMovedError(
@@ -483,6 +475,18 @@ _OUT_OF_SYNC = re.compile(r"Expected\s+(-?\d+)\.?\s+Actual\s+(-?\d+)", re.IGNORE
 _POD_HINT = "check --pod: it must be the Chat API endpoint (Setup → Chat Settings), ending in /chat/rest/"
 
 
+def _refuse_switch_server(body: Mapping[str, Any]) -> None:
+    """A Visitor reply that is SwitchServer: the org lives on another pod, and this one did nothing."""
+    for item in body.get("messages") or []:
+        if isinstance(item, dict) and item.get("type") == "SwitchServer":
+            new_url = (item.get("message") or {}).get("newUrl")
+            raise SwitchServerError(
+                f"the pod says this org lives on another server: {new_url}",
+                hint=f"use --pod {new_url}",
+                new_url=str(new_url or ""),
+            )
+
+
 def _str(body: Mapping[str, Any], name: str) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value:
@@ -501,13 +505,3 @@ def _excerpt(response: requests.Response) -> str:
     text = response.content[:300].decode("utf-8", "replace")
     text = "".join(c if c.isprintable() else " " for c in text).strip()
     return text[:200]
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    # urllib3 nests the reason deep inside; keep the innermost part a person can act on
-    for marker in ("Errno", "Failed to establish", "CERTIFICATE_VERIFY_FAILED", "Name or service not known"):
-        idx = text.find(marker)
-        if idx >= 0:
-            return text[idx:].split("'))")[0].split("))")[0][:160]
-    return text[:160]

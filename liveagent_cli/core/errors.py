@@ -2,8 +2,8 @@
 
     LiveAgentError                 exit 1  unexpected
     ├── UsageError                 exit 2  bad argument, empty message, text not UTF-8
-    ├── ConfigError                exit 3  missing/malformed settings, unknown profile, insecure pod
-    │   └── StateError             exit 3  unreadable, corrupt or foreign state file
+    ├── ConfigError                exit 3  missing/malformed settings, unknown profile, insecure pod, no CA file
+    │   └── StateError             exit 3  unreadable, corrupt or foreign state file, unwritable state folder
     ├── NetworkError               exit 4  unreachable pod, TLS failure, no answer after retries
     ├── ApiError                   exit 5  unexpected HTTP status or a reply the API does not send
     │   ├── PodMovedError          exit 5  503: the pod moved the session (affinity changed)
@@ -18,7 +18,7 @@ Each error is one line of message and an optional hint; the CLI prints them and 
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 
 class ExitCode(IntEnum):
@@ -41,7 +41,8 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.INTERNAL: "unexpected internal error",
     ExitCode.USAGE: "usage error: unknown option, missing argument, an empty message, text that is not valid UTF-8",
     ExitCode.CONFIG: "configuration error: missing or malformed settings or ids, unknown profile, "
-    "refused insecure pod, unreadable or corrupt state",
+    "refused insecure pod, unreadable or corrupt state, a state folder that cannot be written, a CA bundle that "
+    "does not exist",
     ExitCode.NETWORK: "network error: unreachable pod, TLS failure, no answer after retries",
     ExitCode.API: "API error: an unexpected HTTP status or a reply that is not what the API sends",
     ExitCode.NO_SESSION: "no session, or the session expired or ended (403)",
@@ -74,8 +75,38 @@ class StateError(ConfigError):
     pass
 
 
+class NetworkFailure(StrEnum):
+    """What went wrong on the way to the pod: the flows' retry policy decides from this (flows/retry.py)."""
+
+    NAME_UNKNOWN = "name-unknown"  # the host name does not resolve: asking again will not change that
+    NAME_LOOKUP = "name-lookup"  # a lookup that failed for now (no network yet, DNS server down)
+    REFUSED = "refused"  # nothing listens on that port (yet)
+    TIMED_OUT = "timed-out"  # no answer within the request's timeout
+    DROPPED = "dropped"  # the connection closed before a whole answer came
+    RESET = "reset"  # the peer reset the connection: once is a blip, twice a port that does not speak HTTP
+    NOT_HTTP = "not-http"  # the port answered, but not in HTTP (an SSH banner, say)
+    PLAIN_HTTP = "plain-http"  # https:// to a port that answers in plain HTTP
+    TLS_VERIFY = "tls-verify"  # the pod's certificate was refused
+    TLS = "tls"  # another TLS failure
+    OTHER = "other"
+
+
 class NetworkError(LiveAgentError):
+    """The pod could not be reached or gave no answer; `failure` says how, `host` where."""
+
     code = ExitCode.NETWORK
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        failure: NetworkFailure = NetworkFailure.OTHER,
+        host: str = "",
+    ) -> None:
+        super().__init__(message, hint)
+        self.failure = failure
+        self.host = host
 
 
 class ApiError(LiveAgentError):
@@ -106,10 +137,17 @@ class DuplicatePollError(ApiError):
     """409 on a poll: the pod saw two long polls for the session and ended the chat."""
 
     code = ExitCode.NO_SESSION
+    reason = "409: two long polls at once"
 
 
 class SessionGoneError(LiveAgentError):
+    """No session, or the pod no longer knows it; `reason` is the short why the state file keeps."""
+
     code = ExitCode.NO_SESSION
+
+    def __init__(self, message: str, hint: str | None = None, *, reason: str = "") -> None:
+        super().__init__(message, hint)
+        self.reason = reason or message
 
 
 class NoAgentError(LiveAgentError):
