@@ -5,13 +5,16 @@ never imports this package either, so each can be tested against the other hones
 both rules). This module is the facade the command layer and tests use; the sub-packages are:
 
     http/       the HTTP/1.1 transport: knows nothing of Live Agent
-    model/      chat state and rules shared by every API, no HTTP: chat phases, visitor events, errors, queues
-    liveagent/  the legacy Live Agent API: its sessions and pod rules, and its REST resources
-    agents/     who answers the visitor (echo, manual, busy, scripts), through the narrow port in model/
+    model/      what every API shares, no HTTP: chat phases, visitor events (neutral kinds), errors, queues,
+                and the port between agents and an API (`AgentChat`, `AgentBehaviour`, `Staffing`)
+    liveagent/  the legacy Live Agent API: its sessions and pod rules, its REST resources, its nouns for the
+                visitor events, and its side of the port (`LiveAgentChat`)
+    agents/     who answers the visitor (echo, manual, busy, scripts): behaviours that import only model/
     faults.py   which failure a request meets (rule selection only; the gateway applies it)
     gateway.py  the front door: faults, journal and wire log, then the API
     control/    the control API under /_sandbox/, and a small client of it (`remote`)
     runtime.py  wiring: the server in a thread (`Sandbox`) or in the foreground (`serve_forever`)
+    defaults.py, keys.py, jsonbody.py   the ids it advertises, keeping keys out of output, JSON in and out
 """
 
 from liveagent_cli.sandbox.agents.behaviours import AGENT_NAMES, agent_spec

@@ -22,6 +22,9 @@ UPLOAD_MAX_BODY = 25 << 20  # the file-upload servlet only; every other request 
 
 AGENT_NAME = "Sandbox Agent"
 
+# The names scripts, the control API and Live Agent's RichMessage give model.chat's menu kinds.
+MENU_TYPE_KINDS = {"ChatWindowMenu": "menu", "ChatWindowButton": "buttons"}
+
 GEO_LOCATION = {
     "countryCode": "US",
     "countryName": "United States",

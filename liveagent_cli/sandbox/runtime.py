@@ -38,6 +38,7 @@ from liveagent_cli.sandbox.faults import FaultRule, Faults, parse_fault
 from liveagent_cli.sandbox.gateway import Gateway, segments_below
 from liveagent_cli.sandbox.http.server import DEFAULT_MAX_BODY, HTTPServer, Request, Response, error_response
 from liveagent_cli.sandbox.keys import redact_path
+from liveagent_cli.sandbox.liveagent.agentchat import LiveAgentChat
 from liveagent_cli.sandbox.liveagent.pod import Pod, PodSettings
 from liveagent_cli.sandbox.model.errors import BadRequest
 from liveagent_cli.sandbox.wirelog import WireLog
@@ -109,7 +110,7 @@ class _Runtime:
         self.accept_after = config.accept_after
         spec = agent_spec(config.agent, accept_after=config.accept_after)
         settings = PodSettings(poll_hold=config.poll_hold, connection_timeout=config.connection_timeout)
-        self.pod = Pod(settings, spec, seed=config.seed)
+        self.pod = Pod(settings, spec, LiveAgentChat, seed=config.seed)
         self.faults = Faults(config.seed)
         for fault in config.faults:
             self.faults.add(parse_fault(fault))

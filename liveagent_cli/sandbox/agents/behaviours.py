@@ -1,17 +1,31 @@
 """Agent behaviours: who answers the visitor inside the sandbox (`--agent`).
 
-An agent is created per chat at ChasitorInit and told what the visitor does (`on_init`, `on_established`,
-`on_visitor_event`, `on_end`); it acts only through its `AgentChat`. That keeps behaviours free of HTTP and
-of the pod's bookkeeping, so the scripted agent is one more class, and the control API can drive any chat
-whatever its behaviour.
+An agent is created per chat when the visitor requests it, and told what the visitor does (`on_init`,
+`on_established`, `on_visitor_event`, `on_end`); it acts only through its `AgentChat` (model/chat.py), the
+port each API implements. That keeps behaviours free of HTTP, of any API's nouns and of the pod's
+bookkeeping, so the scripted agent is one more class, and the control API can drive any chat whatever its
+behaviour.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from liveagent_cli.sandbox.agents.script import load_script
 from liveagent_cli.sandbox.agents.scripted import ScriptAgent
-from liveagent_cli.sandbox.liveagent.agentchat import AgentChat, AgentSpec
-from liveagent_cli.sandbox.liveagent.session import ChatState, VisitorEvent
+from liveagent_cli.sandbox.model.chat import AgentBehaviour, AgentChat, ChatState, VisitorEvent
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    """A `--agent` choice: how to make the behaviour of each new chat, and what availability says
+    (satisfies `model.chat.Staffing`)."""
+
+    name: str  # echo, manual, busy, script:FILE
+    factory: Callable[[AgentChat], AgentBehaviour]
+    available: bool = True  # availability checks report the buttons online
+    expected_wait: float | None = None  # seconds before accepting, when known (queue estimates)
 
 
 class Agent:
@@ -21,10 +35,10 @@ class Agent:
         self.chat = chat
 
     def on_init(self) -> None:
-        """The visitor's ChasitorInit arrived; the chat is queued."""
+        """The visitor requested a chat; it is queued."""
 
     def on_established(self) -> None:
-        """An agent accepted the chat (ChatEstablished is queued)."""
+        """An agent accepted the chat (the visitor is being told)."""
 
     def on_visitor_event(self, event: VisitorEvent) -> None:
         """The visitor sent a message, typed, chose a menu item, uploaded a file..."""
@@ -49,7 +63,7 @@ class EchoAgent(Agent):
             self.chat.accept()
 
     def on_visitor_event(self, event: VisitorEvent) -> None:
-        if event.type == "ChatMessage":
+        if event.kind == "message":
             self.chat.say(event.text)
 
 
@@ -61,7 +75,7 @@ class ManualAgent(Agent):
 
 
 class BusyAgent(Agent):
-    """No agent online: every ChasitorInit ends in ChatRequestFail {reason: Unavailable}."""
+    """No agent online: every chat request fails (reason Unavailable)."""
 
     def on_init(self) -> None:
         self.chat.request_fail("Unavailable")

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from liveagent_cli.sandbox.defaults import AGENT_NAME, MENU_TYPE_KINDS
+
 ACTIONS = (
     "expect",
     "wait",
@@ -52,19 +54,21 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "request_file": ("expect_file", *WAIT_OPTIONS),
     "event": ("data",),
 }
-WAITABLE = (
-    "ChatMessage",
-    "ChasitorTyping",
-    "ChasitorNotTyping",
-    "ChasitorSneakPeek",
-    "CustomEvent",
-    "RichMessage",
-    "FileUpload",
-    "ChasitorIdleTimeoutWarningEvent",
-    "SensitiveDataRuleTriggered",
-    "Breadcrumb",
-)
-MENU_TYPES = ("ChatWindowMenu", "ChatWindowButton")
+# The script format names visitor events as Live Agent does (its first API): name -> the event kind an agent
+# sees (model/chat.py), whichever API the chat came by.
+WAITABLE = {
+    "ChatMessage": "message",
+    "ChasitorTyping": "typing",
+    "ChasitorNotTyping": "not-typing",
+    "ChasitorSneakPeek": "sneak-peek",
+    "CustomEvent": "custom-event",
+    "RichMessage": "choice",
+    "FileUpload": "file",
+    "ChasitorIdleTimeoutWarningEvent": "idle-warning",
+    "SensitiveDataRuleTriggered": "sensitive-data",
+    "Breadcrumb": "breadcrumb",
+}
+MENU_TYPES = tuple(MENU_TYPE_KINDS)
 FINISH = ("idle", "echo", "end")
 TOP_LEVEL = ("accept_after", "accept", "agent_name", "on_finish", "steps")
 BUILTIN_FIELDS = ("name", "agent", "text", "choice", "file")
@@ -76,9 +80,11 @@ class ScriptError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Wait:
-    """What a step waits for after its action: a visitor event of `type`, its text matching `pattern`."""
+    """What a step waits for after its action: a visitor event of `kind` (the script calls it `name`), its
+    text matching `pattern`."""
 
-    type: str
+    name: str  # as the script names it: ChatMessage, RichMessage...
+    kind: str  # the event kind (model/chat.py)
     pattern: re.Pattern[str] | None
     timeout: float | None
     on_timeout: str  # "end" or "continue"
@@ -91,7 +97,7 @@ class Step:
     value: Any  # the action key's value, checked: str, float, list[str] or bool
     wait: Wait | None = None
     data: str = ""  # `event`: the CustomEvent data
-    menu_type: str = "ChatWindowMenu"
+    menu_kind: str = "menu"  # model/chat.py's MENU_KINDS (the script's menu_type, mapped)
     header: str | None = None
 
 
@@ -135,7 +141,7 @@ def parse_script(data: dict[str, Any], path: str = "<script>", *, default_accept
         accept_after = None
     elif "accept_after" in data:
         accept_after = _seconds(data["accept_after"], f"{where}: accept_after")
-    agent_name = data.get("agent_name", "Sandbox Agent")
+    agent_name = data.get("agent_name", AGENT_NAME)
     if not isinstance(agent_name, str) or not agent_name:
         raise ScriptError(f"{where}: agent_name must be a non-empty string")
     on_finish = data.get("on_finish", "idle")
@@ -183,7 +189,7 @@ def _flag(step: dict[str, Any], key: str, at: str) -> bool:
     return value
 
 
-def _wait(step: dict[str, Any], type_: str, pattern: re.Pattern[str] | None, at: str) -> Wait:
+def _wait(step: dict[str, Any], name: str, pattern: re.Pattern[str] | None, at: str) -> Wait:
     timeout = None
     if "timeout" in step:
         timeout = _seconds(step["timeout"], f"{at}: timeout")
@@ -192,7 +198,7 @@ def _wait(step: dict[str, Any], type_: str, pattern: re.Pattern[str] | None, at:
     on_timeout = step.get("on_timeout", "end")
     if on_timeout not in ("end", "continue"):
         raise ScriptError(f'{at}: on_timeout must be "end" or "continue"')
-    return Wait(type_, pattern, timeout, on_timeout)
+    return Wait(name, WAITABLE[name], pattern, timeout, on_timeout)
 
 
 def _step(step: dict[str, Any], number: int, where: str) -> Step:
@@ -222,7 +228,7 @@ def _step(step: dict[str, Any], number: int, where: str) -> Step:
     if action == "menu":
         if not isinstance(value, list) or not value or not all(isinstance(i, str) and i for i in value):
             raise ScriptError(f"{at}: menu must be a non-empty array of non-empty strings")
-        menu_type = step.get("menu_type", "ChatWindowMenu")
+        menu_type = step.get("menu_type", MENU_TYPES[0])
         if menu_type not in MENU_TYPES:
             raise ScriptError(f"{at}: menu_type must be one of: {', '.join(MENU_TYPES)}")
         header = step.get("header")
@@ -230,7 +236,7 @@ def _step(step: dict[str, Any], number: int, where: str) -> Step:
             raise ScriptError(f"{at}: header must be a string")
         wait = _wait(step, "RichMessage", None, at) if _flag(step, "expect_menu", at) else None
         _no_wait_options(step, wait, at, "expect_menu")
-        return Step(number, action, list(value), wait, menu_type=menu_type, header=header)
+        return Step(number, action, list(value), wait, menu_kind=MENU_TYPE_KINDS[menu_type], header=header)
     if action in ("request_file", "cancel_file"):
         if value is not True:
             raise ScriptError(f"{at}: {action} must be true")

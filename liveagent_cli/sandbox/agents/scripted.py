@@ -14,9 +14,7 @@ import logging
 from typing import Any
 
 from liveagent_cli.sandbox.agents.script import Script, Step, Wait, render
-from liveagent_cli.sandbox.defaults import AGENT_NAME, AGENT_USER_ID, user_id_for
-from liveagent_cli.sandbox.liveagent.agentchat import AgentChat
-from liveagent_cli.sandbox.liveagent.session import ChatState, VisitorEvent
+from liveagent_cli.sandbox.model.chat import AgentChat, ChatState, VisitorEvent
 from liveagent_cli.sandbox.model.errors import InvalidState
 
 log = logging.getLogger("liveagent_cli.sandbox.agents.script")
@@ -46,8 +44,7 @@ class ScriptAgent:
 
     def _accept(self) -> None:
         if self.chat.state is ChatState.QUEUED:
-            name = self.script.agent_name
-            self.chat.accept(name=name, user_id=AGENT_USER_ID if name == AGENT_NAME else user_id_for(name))
+            self.chat.accept(name=self.script.agent_name)
 
     def on_established(self) -> None:
         self.values["agent"] = self.chat.agent_name
@@ -56,7 +53,7 @@ class ScriptAgent:
 
     def on_visitor_event(self, event: VisitorEvent) -> None:
         if self.finished and self.script.on_finish == "echo":
-            if event.type == "ChatMessage":
+            if event.kind == "message":
                 self.chat.say(event.text)
             return
         self.events.put_nowait(event)
@@ -99,7 +96,7 @@ class ScriptAgent:
             await asyncio.sleep(value)
         elif action == "menu":
             header = self._fill(step.header) if step.header is not None else None
-            chat.menu([self._fill(item) for item in value], kind=step.menu_type, header=header)
+            chat.menu([self._fill(item) for item in value], kind=step.menu_kind, header=header)
         elif action == "transfer":
             chat.transfer(self._fill(value))
             self.values["agent"] = chat.agent_name
@@ -124,10 +121,10 @@ class ScriptAgent:
             async with asyncio.timeout(wait.timeout):
                 while True:
                     event = await self.events.get()
-                    if event.type == wait.type and self._matches(wait, event):
+                    if event.kind == wait.kind and self._matches(wait, event):
                         return
         except TimeoutError:
-            self.chat.note("ScriptTimeout", {"waitingFor": wait.type, "after": wait.timeout})
+            self.chat.note("ScriptTimeout", {"waitingFor": wait.name, "after": wait.timeout})
             if wait.on_timeout == "end":
                 self.chat.end("agent")
                 raise _Stop from None
@@ -139,11 +136,11 @@ class ScriptAgent:
             if found is None:
                 return False
             groups = {k: v or "" for k, v in found.groupdict().items()}
-        if event.type == "ChatMessage":
+        if event.kind == "message":
             self.values["text"] = event.text
-        elif event.type == "RichMessage":
+        elif event.kind == "choice":
             self.values["choice"] = event.text
-        elif event.type == "FileUpload":
+        elif event.kind == "file":
             self.values["file"] = event.text
         self.values.update(groups)
         return True

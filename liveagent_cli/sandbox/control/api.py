@@ -24,14 +24,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from liveagent_cli.sandbox.defaults import MENU_TYPE_KINDS
 from liveagent_cli.sandbox.faults import Faults, FaultSpecError, fault_from_json
 from liveagent_cli.sandbox.http.server import Request, Response, error_response, json_response
+from liveagent_cli.sandbox.jsonbody import JSONBodyError, parse_json
 from liveagent_cli.sandbox.keys import redact_value
-from liveagent_cli.sandbox.liveagent.agentchat import AgentChat
-from liveagent_cli.sandbox.liveagent.nouns import parse_json_object
 from liveagent_cli.sandbox.liveagent.pod import Pod
 from liveagent_cli.sandbox.liveagent.session import Event, Session
-from liveagent_cli.sandbox.model.errors import BadRequest, InvalidState, NotFound, PodError
+from liveagent_cli.sandbox.model.chat import AgentChat
+from liveagent_cli.sandbox.model.errors import BadRequest, InvalidState, NotFound, PodError, string_field
 
 ONLY = "_only"
 ROUTES = [
@@ -65,6 +66,18 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "end": (),
 }
 TRANSFER_DEFAULT = "Tier 2 Agent"
+# An error's `problem` -> what to do about it, in the control API's terms (the CLI has its own words).
+PROBLEM_HINTS = {
+    "not-requested": "the visitor has not requested a chat yet (ChasitorInit)",
+    "not-accepted": "accept the chat first (action `accept`)",
+    "already-accepted": "an agent has already accepted this chat",
+    "chat-ended": "the chat has ended; the visitor must start a new one",
+    "not-in-conference": "only an agent who joined (action `join`) can leave",
+    "no-file-request": "request a file first (action `request-file`)",
+    "no-open-chat": "no visitor has requested a chat (SessionId, then ChasitorInit)",
+    "several-open-chats": "name the chat by its id: POST /_sandbox/chats/{id}/agent",
+    "unknown-chat": "GET /_sandbox/chats lists every chat and its id",
+}
 
 
 def chat_view(session: Session, *, events: bool = True) -> dict[str, Any]:
@@ -121,22 +134,21 @@ def find_chat(pod: Pod, chat_id: str) -> Session:
     if chat_id == ONLY:
         open_chats = pod.open_chats()
         if not open_chats:
-            raise InvalidState("no open chat (queued or established) in the sandbox")
+            raise InvalidState("no open chat (queued or established) in the sandbox", problem="no-open-chat")
         if len(open_chats) > 1:
             ids = ", ".join(s.id for s in open_chats)
-            raise InvalidState(f"{len(open_chats)} open chats ({ids}); name one by its id")
+            message = f"{len(open_chats)} open chats ({ids}); name one by its id"
+            raise InvalidState(message, problem="several-open-chats")
         return open_chats[0]
     session = pod.find(chat_id)
     if session is None:
-        raise NotFound(f"no chat with id {chat_id}")
+        raise NotFound(f"no chat with id {chat_id}", problem="unknown-chat")
     return session
 
 
 def _string(fields: dict[str, Any], name: str, action: str, *, default: str | None = None) -> str:
-    value = fields.get(name, default)
-    if not isinstance(value, str) or (not value and name != "data" and name != "text"):
-        raise BadRequest(f"`{action}` needs a string `{name}`")
-    return value
+    """A field of an agent action: `text` and `data` may be empty, names and reasons may not."""
+    return string_field(fields, name, f"`{action}`", default=default, non_empty=name not in ("text", "data"))
 
 
 def perform_agent_action(pod: Pod, chat_id: str, action: Any, fields: dict[str, Any]) -> tuple[Session, dict[str, Any]]:
@@ -165,10 +177,12 @@ def perform_agent_action(pod: Pod, chat_id: str, action: Any, fields: dict[str, 
     elif action == "leave":
         chat.leave(_string(fields, "name", action))
     elif action == "menu":
-        items, kind, header = fields.get("items"), fields.get("menuType", "ChatWindowMenu"), fields.get("header")
-        if not isinstance(items, list) or not isinstance(kind, str) or not (header is None or isinstance(header, str)):
+        items, menu_type, header = fields.get("items"), fields.get("menuType", "ChatWindowMenu"), fields.get("header")
+        if not (isinstance(items, list) and isinstance(menu_type, str) and (header is None or isinstance(header, str))):
             raise BadRequest("`menu` needs `items` (an array of strings), optional `menuType` and `header` strings")
-        chat.menu(items, kind=kind, header=header)
+        if menu_type not in MENU_TYPE_KINDS:
+            raise BadRequest(f"menu type must be one of: {', '.join(MENU_TYPE_KINDS)}")
+        chat.menu(items, kind=MENU_TYPE_KINDS[menu_type], header=header)
     elif action == "event":
         chat.event(_string(fields, "type", action), _string(fields, "data", action, default=""))
     elif action == "request-file":
@@ -211,8 +225,10 @@ class ControlAPI:
         try:
             return route(request, segments)
         except PodError as exc:
-            return error_response(exc.status, exc.message)
-        except FaultSpecError as exc:
+            if exc.problem is None:
+                return error_response(exc.status, exc.message)
+            return error_response(exc.status, exc.message, problem=exc.problem, hint=PROBLEM_HINTS[exc.problem])
+        except (FaultSpecError, JSONBodyError) as exc:
             return error_response(400, str(exc))
 
     def _routes(self, segments: list[str]) -> dict[str, Callable[[Request, list[str]], Response]] | None:
@@ -260,7 +276,7 @@ class ControlAPI:
         return json_response(200, chat_view(find_chat(self.pod, segments[1])))
 
     def agent(self, request: Request, segments: list[str]) -> Response:
-        body = parse_json_object(request.body, required=True)
+        body = parse_json(request.body, required=True)
         session, produced = perform_agent_action(self.pod, segments[1], body.get("action"), body)
         return json_response(
             200, {"status": "ok", "action": body.get("action"), **produced, "chat": chat_view(session, events=False)}
@@ -279,7 +295,7 @@ class ControlAPI:
         return json_response(200, {"faults": [r.view() for r in self.faults.rules()]})
 
     def add_fault(self, request: Request, segments: list[str]) -> Response:
-        rule = self.faults.add(fault_from_json(parse_json_object(request.body, required=True)))
+        rule = self.faults.add(fault_from_json(parse_json(request.body, required=True)))
         return json_response(201, rule.view())
 
     def clear_faults(self, request: Request, segments: list[str]) -> Response:
@@ -292,7 +308,7 @@ class ControlAPI:
         return json_response(200, {"status": "ok", "removed": 1})
 
     def settings(self, request: Request, segments: list[str]) -> Response:
-        body = parse_json_object(request.body, required=True)
+        body = parse_json(request.body, required=True)
         return json_response(200, {"status": "ok", **self.configure(body)})
 
     def reset(self, request: Request, segments: list[str]) -> Response:

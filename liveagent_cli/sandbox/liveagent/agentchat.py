@@ -1,8 +1,9 @@
-"""The agent side of one chat: everything an agent (a behaviour, a script, the control API) may do to it.
+"""The agent side of one Live Agent chat: the port `model.chat.AgentChat`, for this API's sessions.
 
 Each action checks the chat's state (409 `InvalidState` otherwise) and queues the message a real pod
 sends the visitor for it. Agents never touch the pod's bookkeeping directly, so a behaviour is small and
-the control API can drive any chat whatever its behaviour.
+the control API can drive any chat whatever its behaviour. The pod is given this class (it does not import
+it), so the dependency runs one way: agentchat -> pod.
 """
 
 from __future__ import annotations
@@ -10,32 +11,27 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from liveagent_cli.sandbox.defaults import AGENT_NAME, AGENT_USER_ID, GEO_LOCATION, UPLOAD_PATH, user_id_for
-from liveagent_cli.sandbox.liveagent.session import AgentBehaviour, ChatState, Session
+from liveagent_cli.sandbox.defaults import (
+    AGENT_NAME,
+    AGENT_USER_ID,
+    GEO_LOCATION,
+    MENU_TYPE_KINDS,
+    UPLOAD_PATH,
+    user_id_for,
+)
+from liveagent_cli.sandbox.liveagent.pod import Pod
+from liveagent_cli.sandbox.liveagent.session import Session
+from liveagent_cli.sandbox.model.chat import MENU_KINDS, ChatState
 from liveagent_cli.sandbox.model.errors import BadRequest, InvalidState
 
-if TYPE_CHECKING:
-    from liveagent_cli.sandbox.liveagent.pod import Pod
-
-MENU_TYPES = ("ChatWindowMenu", "ChatWindowButton")
+RICH_MESSAGE_TYPES = {kind: rich_type for rich_type, kind in MENU_TYPE_KINDS.items()}  # menu kind -> its type
 IDLE_TIMEOUT_OFF = {"isEnabled": False, "timeout": 0, "warningTime": 0}
 
 
-@dataclass(frozen=True, slots=True)
-class AgentSpec:
-    """A `--agent` choice: how to make the behaviour of each new chat, and what Availability says."""
-
-    name: str  # echo, manual, busy, script:FILE
-    factory: Callable[[AgentChat], AgentBehaviour]
-    available: bool = True  # Availability / Settings report the buttons online
-    expected_wait: float | None = None  # seconds before accepting, when known (queue estimates)
-
-
-class AgentChat:
-    """The agent side of one chat."""
+class LiveAgentChat:
+    """The agent side of one chat (satisfies `model.chat.AgentChat`)."""
 
     __slots__ = ("_pod", "_session")
 
@@ -69,7 +65,7 @@ class AgentChat:
         if session.removed or session.state not in states:
             allowed = " or ".join(s.value for s in states)
             state = "gone" if session.removed and session.state is not ChatState.ENDED else session.state.value
-            raise InvalidState(f"cannot {action}: chat {self.id} is {state}, not {allowed}")
+            raise InvalidState(f"cannot {action}: chat {self.id} is {state}, not {allowed}", problem=_problem(session))
 
     def _send(self, type_: str, message: dict[str, Any]) -> None:
         self._pod.deliver(self._session, type_, message)
@@ -107,8 +103,10 @@ class AgentChat:
         self._send("ChatRequestFail", {"reason": reason, "postChatUrl": ""})
         self._pod.end_chat(self._session, "pod", reason)
 
-    def accept(self, *, name: str = AGENT_NAME, user_id: str = AGENT_USER_ID) -> None:
+    def accept(self, *, name: str | None = None) -> None:
         self._require("accept", ChatState.QUEUED)
+        name = name or AGENT_NAME
+        user_id = AGENT_USER_ID if name == AGENT_NAME else user_id_for(name)
         self._pod.establish(self._session, name, user_id)
         self._send(
             "ChatEstablished",
@@ -140,17 +138,18 @@ class AgentChat:
             raise BadRequest("a custom event needs a type")
         self._send("CustomEvent", {"type": type_, "data": data})
 
-    def menu(self, items: list[str], *, kind: str = "ChatWindowMenu", header: str | None = None) -> None:
+    def menu(self, items: list[str], *, kind: str = "menu", header: str | None = None) -> None:
         """A RichMessage menu (or button row); the visitor answers with Chasitor/RichMessage and an index."""
         self._require("send a menu", ChatState.ESTABLISHED)
-        if kind not in MENU_TYPES:
-            raise BadRequest(f"menu type must be one of: {', '.join(MENU_TYPES)}")
+        if kind not in MENU_KINDS:
+            raise BadRequest(f"menu kind must be one of: {', '.join(MENU_KINDS)}")
         if not items or not all(isinstance(i, str) and i for i in items):
             raise BadRequest("a menu needs at least one item, each a non-empty string")
-        message: dict[str, Any] = {"type": kind, "items": [{"text": i} for i in items]}
+        rich_type = RICH_MESSAGE_TYPES[kind]
+        message: dict[str, Any] = {"type": rich_type, "items": [{"text": i} for i in items]}
         if header is not None:
             message["header"] = header
-        self._session.menus[kind] = list(items)
+        self._session.menus[rich_type] = list(items)
         self._send("RichMessage", message)
 
     # ---- people ----------------------------------------------------------------------------------------
@@ -182,7 +181,10 @@ class AgentChat:
     def leave(self, name: str) -> None:
         self._require("remove an agent from the conference", ChatState.ESTABLISHED)
         if name not in self._session.conference:
-            raise InvalidState(f"{name!r} is not in the conference of chat {self.id}")
+            members = ", ".join(self._session.conference) or "nobody"
+            raise InvalidState(
+                f"{name!r} is not in the conference of chat {self.id} (in it: {members})", problem="not-in-conference"
+            )
         self._session.conference.remove(name)
         self._send("AgentLeftConference", {"name": name})
 
@@ -209,7 +211,7 @@ class AgentChat:
     def cancel_file(self) -> None:
         self._require("cancel a file request", ChatState.ESTABLISHED)
         if self._session.file_token is None:
-            raise InvalidState(f"chat {self.id} has no file request to cancel")
+            raise InvalidState(f"chat {self.id} has no file request to cancel", problem="no-file-request")
         self._session.file_token = None
         self._send("FileTransfer", {"type": "Canceled"})
 
@@ -236,3 +238,12 @@ class AgentChat:
 
         handle = asyncio.get_running_loop().call_later(max(0.0, delay), fire)
         session.timers.add(handle)
+
+
+def _problem(session: Session) -> str:
+    """Why an action is refused, by the chat's phase (the control API's PROBLEM_HINTS)."""
+    if session.removed or session.state is ChatState.ENDED:
+        return "chat-ended"
+    if session.state is ChatState.NEW:
+        return "not-requested"
+    return "not-accepted" if session.state is ChatState.QUEUED else "already-accepted"

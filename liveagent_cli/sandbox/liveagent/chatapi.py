@@ -22,13 +22,8 @@ from liveagent_cli.sandbox.http.server import (
     json_response,
     text_response,
 )
-from liveagent_cli.sandbox.liveagent.nouns import (
-    EVENT_NOUNS,
-    end_reason,
-    parse_event,
-    parse_json_object,
-    parse_multi_noun,
-)
+from liveagent_cli.sandbox.jsonbody import JSONBodyError, parse_json
+from liveagent_cli.sandbox.liveagent.nouns import EVENT_NOUNS, end_reason, parse_event, parse_multi_noun
 from liveagent_cli.sandbox.liveagent.pod import Pod
 from liveagent_cli.sandbox.liveagent.session import Session
 from liveagent_cli.sandbox.liveagent.visitorapi import VisitorAPI
@@ -120,6 +115,8 @@ class ChatAPI:
             if exc.status == 405:
                 response.headers.append(("Allow", allow))
             return response
+        except JSONBodyError as exc:
+            return error_response(400, str(exc))
 
     def supported(self) -> list[str]:
         return [f"{prefix}/{noun}" for prefix, noun in self.routes]
@@ -218,13 +215,13 @@ class ChatAPI:
         check = self.pod.check_sequence(session, request.headers.get(SEQUENCE))
         if check.duplicate:
             return ok()
-        events = parse_multi_noun(parse_json_object(request.body, required=True))
+        events = parse_multi_noun(parse_json(request.body, required=True))
 
         def run() -> None:
-            if any(e.type != "ChatEnd" for e in events):
+            if any(e.kind != "end" for e in events):
                 self.pod.require_established(session, "MultiNoun")
             for event in events:
-                if event.type == "ChatEnd":  # the chat is over: anything after it is moot
+                if event.kind == "end":  # the chat is over: anything after it is moot
                     self.pod.chat_end(session, event.data["reason"])
                     return
                 self.pod.visitor_event(session, event)
@@ -239,7 +236,7 @@ class ChatAPI:
         check = self.pod.check_sequence(session, request.headers.get(SEQUENCE))
         if check.duplicate:
             return ok()
-        body = parse_json_object(request.body, required=True)
+        body = parse_json(request.body, required=True)
         self.pod.run_numbered(session, check.value, lambda: self.pod.chasitor_init(session, body))
         return ok()
 
@@ -249,7 +246,7 @@ class ChatAPI:
             check = self.pod.check_sequence(session, request.headers.get(SEQUENCE))
             if check.duplicate:
                 return ok()
-            body = parse_json_object(request.body, required=noun not in _BODYLESS)
+            body = parse_json(request.body, required=noun not in _BODYLESS)
             event = parse_event(noun, body)
             self.pod.run_numbered(session, check.value, lambda: self.pod.visitor_event(session, event))
             return ok()
@@ -266,14 +263,14 @@ class ChatAPI:
         check = self.pod.check_sequence(session, request.headers.get(SEQUENCE))
         if check.duplicate:
             return ok()
-        reason = end_reason(parse_json_object(request.body, required=False))
+        reason = end_reason(parse_json(request.body, required=False))
         self.pod.run_numbered(session, check.value, lambda: self.pod.chat_end(session, reason))
         return ok()
 
     async def resync_state(self, request: Request, extra: list[str], ex: RequestNotes) -> Response:
         """After ChasitorSessionData; it carries no sequence number and does not count as one."""
         session = self._session(request, ex)
-        body = parse_json_object(request.body, required=False)
+        body = parse_json(request.body, required=False)
         self.pod.resync_state(session, body)
         return ok()
 

@@ -1,33 +1,45 @@
 """The bodies of the visitor's Chasitor POSTs: parsed and checked into `VisitorEvent`s, independent of HTTP.
 
 One table names every noun that counts as a visitor event (so MultiNoun can carry it), and how its body is
-read. Unknown fields are ignored; a field of the wrong type is a 400 that names it. The `text` of an event
-is what a script's `match` is tried against (the README lists it per noun).
+read; `NOUN_KINDS` maps each Live Agent noun to the API-neutral event kind agents see (model/chat.py).
+Unknown fields are ignored; a field of the wrong type is a 400 that names it. The `text` of an event is
+what a script's `match` is tried against (docs/sandbox.md lists it per noun).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from liveagent_cli.sandbox.liveagent.session import VisitorEvent
-from liveagent_cli.sandbox.model.errors import BadRequest
+from liveagent_cli.sandbox.jsonbody import JSONBodyError, parse_json
+from liveagent_cli.sandbox.model.chat import VisitorEvent
+from liveagent_cli.sandbox.model.errors import BadRequest, string_field
+
+# Live Agent noun -> the event kind an agent sees. FileUpload and Breadcrumb are not Chasitor POSTs (the
+# upload servlet and Visitor/Breadcrumb) but are recorded on the chat under these names.
+NOUN_KINDS: dict[str, str] = {
+    "ChatMessage": "message",
+    "ChasitorTyping": "typing",
+    "ChasitorNotTyping": "not-typing",
+    "ChasitorSneakPeek": "sneak-peek",
+    "CustomEvent": "custom-event",
+    "RichMessage": "choice",
+    "FileUpload": "file",
+    "ChasitorIdleTimeoutWarningEvent": "idle-warning",
+    "SensitiveDataRuleTriggered": "sensitive-data",
+    "Breadcrumb": "breadcrumb",
+    "ChatEnd": "end",
+}
+KIND_NOUNS: dict[str, str] = {kind: noun for noun, kind in NOUN_KINDS.items()}
 
 
-def parse_json_object(body: bytes, *, required: bool) -> dict[str, Any]:
-    """A JSON object body; 400 for malformed JSON, for a non-object, or for nothing when one is required."""
-    if not body.strip():
-        if required:
-            raise BadRequest("the request body must be a JSON object")
-        return {}
-    try:
-        data = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise BadRequest("malformed JSON in the request body") from None
-    if not isinstance(data, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return data
+def noun_of(event: VisitorEvent) -> str:
+    """The Live Agent noun an event is recorded under on the chat."""
+    return KIND_NOUNS[event.kind]
+
+
+def _event(noun: str, data: dict[str, Any], text: str) -> VisitorEvent:
+    return VisitorEvent(NOUN_KINDS[noun], data, text)
 
 
 def end_reason(body: dict[str, Any]) -> str:
@@ -39,50 +51,41 @@ def end_reason(body: dict[str, Any]) -> str:
     return reason if isinstance(reason, str) and reason else "client"
 
 
-def _string(body: dict[str, Any], noun: str, name: str, *, default: str | None = None) -> str:
-    value = body.get(name, default)
-    if not isinstance(value, str):
-        raise BadRequest(f"{noun} needs a string `{name}`")
-    return value
-
-
 def _int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _chat_message(body: dict[str, Any]) -> VisitorEvent:
-    text = _string(body, "ChatMessage", "text")
-    return VisitorEvent("ChatMessage", {"text": text}, text)
+    text = string_field(body, "text", "ChatMessage")
+    return _event("ChatMessage", {"text": text}, text)
 
 
 def _typing(noun: str) -> Callable[[dict[str, Any]], VisitorEvent]:
     def parse(body: dict[str, Any]) -> VisitorEvent:
-        return VisitorEvent(noun, {}, "")
+        return _event(noun, {}, "")
 
     return parse
 
 
 def _sneak_peek(body: dict[str, Any]) -> VisitorEvent:
-    text = _string(body, "ChasitorSneakPeek", "text")
+    text = string_field(body, "text", "ChasitorSneakPeek")
     position = body.get("position", 0)
     if not _int(position):
         raise BadRequest("ChasitorSneakPeek needs an integer `position`")
-    return VisitorEvent("ChasitorSneakPeek", {"position": position, "text": text}, text)
+    return _event("ChasitorSneakPeek", {"position": position, "text": text}, text)
 
 
 def _custom_event(body: dict[str, Any]) -> VisitorEvent:
-    type_ = _string(body, "CustomEvent", "type")
-    if not type_:
-        raise BadRequest("CustomEvent needs a non-empty `type`")
-    data = _string(body, "CustomEvent", "data", default="")
-    return VisitorEvent("CustomEvent", {"type": type_, "data": data}, f"{type_}:{data}")
+    type_ = string_field(body, "type", "CustomEvent", non_empty=True)
+    data = string_field(body, "data", "CustomEvent", default="")
+    return _event("CustomEvent", {"type": type_, "data": data}, f"{type_}:{data}")
 
 
 def _idle_warning(body: dict[str, Any]) -> VisitorEvent:
     value = body.get("idleTimeoutWarningEvent")
     if value not in ("triggered", "cleared"):
         raise BadRequest('ChasitorIdleTimeoutWarningEvent needs `idleTimeoutWarningEvent`: "triggered" or "cleared"')
-    return VisitorEvent("ChasitorIdleTimeoutWarningEvent", {"idleTimeoutWarningEvent": value}, str(value))
+    return _event("ChasitorIdleTimeoutWarningEvent", {"idleTimeoutWarningEvent": value}, str(value))
 
 
 def _sensitive_data(body: dict[str, Any]) -> VisitorEvent:
@@ -90,7 +93,7 @@ def _sensitive_data(body: dict[str, Any]) -> VisitorEvent:
     if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
         raise BadRequest("SensitiveDataRuleTriggered needs `rules`, an array of {id, name} objects")
     names = ",".join(str(r.get("name", "")) for r in rules)
-    return VisitorEvent("SensitiveDataRuleTriggered", {"rules": rules}, names)
+    return _event("SensitiveDataRuleTriggered", {"rules": rules}, names)
 
 
 def _rich_message(body: dict[str, Any]) -> VisitorEvent:
@@ -105,12 +108,12 @@ def _rich_message(body: dict[str, Any]) -> VisitorEvent:
         if "dialogId" in action:
             item["dialogId"] = action["dialogId"]
         parsed.append(item)
-    return VisitorEvent("RichMessage", {"actions": parsed}, "")
+    return _event("RichMessage", {"actions": parsed}, "")
 
 
 def _chat_end(body: dict[str, Any]) -> VisitorEvent:
     reason = end_reason(body)
-    return VisitorEvent("ChatEnd", {"reason": reason}, reason)
+    return _event("ChatEnd", {"reason": reason}, reason)
 
 
 # Chasitor nouns that are visitor events (ChasitorInit and ChasitorResyncState are handled on their own).
@@ -156,9 +159,9 @@ def parse_multi_noun(body: dict[str, Any]) -> list[VisitorEvent]:
         payload = item.get("object", item.get("data", {}))
         if isinstance(payload, str):
             try:
-                payload = json.loads(payload) if payload.strip() else {}
-            except ValueError:
-                raise BadRequest(f"MultiNoun nouns[{i}]: `data` is not JSON") from None
+                payload = parse_json(payload, required=False, what=f"MultiNoun nouns[{i}] `data`")
+            except JSONBodyError as exc:
+                raise BadRequest(str(exc)) from None
         if payload is None:
             payload = {}
         if not isinstance(payload, dict):

@@ -37,8 +37,9 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from liveagent_cli.sandbox.defaults import AGENT_NAME, DEFAULT_CONNECTION_TIMEOUT, GEO_LOCATION
-from liveagent_cli.sandbox.liveagent.agentchat import AgentChat, AgentSpec
-from liveagent_cli.sandbox.liveagent.session import ChatState, HeldPoll, Outbound, Session, Upload, VisitorEvent, settle
+from liveagent_cli.sandbox.liveagent.nouns import noun_of
+from liveagent_cli.sandbox.liveagent.session import HeldPoll, Outbound, Session, Upload, settle
+from liveagent_cli.sandbox.model.chat import AgentChat, ChatState, Staffing, VisitorEvent
 from liveagent_cli.sandbox.model.errors import (
     AffinityMismatch,
     BadRequest,
@@ -78,13 +79,24 @@ class SequenceCheck(NamedTuple):
 
 
 class Pod:
-    """All sessions of one sandbox pod. Not thread-safe: everything runs on the pod's event loop."""
+    """All sessions of one sandbox pod. Not thread-safe: everything runs on the pod's event loop.
 
-    def __init__(self, settings: PodSettings, agent: AgentSpec, seed: int | None = None) -> None:
+    `staffing` makes each new chat's agent; `agent_chat` gives that agent its handle on the chat (the
+    runtime passes `LiveAgentChat`, which calls back into the pod): so the pod imports no agent code.
+    """
+
+    def __init__(
+        self,
+        settings: PodSettings,
+        staffing: Staffing,
+        agent_chat: Callable[[Pod, Session], AgentChat],
+        seed: int | None = None,
+    ) -> None:
         self.settings = settings
-        self.agent = agent
+        self.staffing = staffing
+        self._agent_chat = agent_chat
         self.rng: random.Random = random.Random(seed) if seed is not None else random.SystemRandom()
-        self.queues = Queues(lambda: self.agent.expected_wait)
+        self.queues = Queues[Session](lambda: self.staffing.expected_wait)
         self.breadcrumbs: deque[dict[str, Any]] = deque(maxlen=1000)  # those sent without a session
         self.issued_keys: deque[str] = deque(maxlen=100_000)  # for tests that check no key leaks
         self._by_key: dict[str, Session] = {}
@@ -99,9 +111,9 @@ class Pod:
     def _now() -> float:
         return time.monotonic()
 
-    def set_agent(self, agent: AgentSpec) -> None:
+    def set_agent(self, staffing: Staffing) -> None:
         """Chats initialised from now on get this behaviour; running chats keep theirs."""
-        self.agent = agent
+        self.staffing = staffing
 
     def _new_key(self, sid: str) -> str:
         secret = base64.b64encode(self.rng.randbytes(20)).decode("ascii").replace("/", "+")
@@ -219,10 +231,10 @@ class Pod:
         session.queued_at = self._now()
         session.record("visitor", "ChasitorInit", body, self.settings.events_limit)
         session.queue_position = self.queues.of(session.button_id).join(session)
-        spec = self.agent
-        session.agent_kind = spec.name
+        staffing = self.staffing
+        session.agent_kind = staffing.name
         session.agent_name = AGENT_NAME
-        session.agent = spec.factory(AgentChat(self, session))
+        session.agent = staffing.factory(self.agent_chat(session))
         self._guard(session, "on_init", session.agent.on_init)
 
     def require_established(self, session: Session, noun: str) -> None:
@@ -233,10 +245,10 @@ class Pod:
 
     def visitor_event(self, session: Session, event: VisitorEvent) -> None:
         """A visitor action inside an established chat (message, typing, sneak peek, event, menu choice...)."""
-        self.require_established(session, event.type)
-        if event.type == "RichMessage":
+        self.require_established(session, noun_of(event))
+        if event.kind == "choice":
             event = self._resolve_menu_choice(session, event)
-        session.record("visitor", event.type, event.data, self.settings.events_limit)
+        session.record("visitor", noun_of(event), event.data, self.settings.events_limit)
         agent = session.agent
         if agent is not None:
             self._guard(session, "on_visitor_event", lambda: agent.on_visitor_event(event))
@@ -250,7 +262,7 @@ class Pod:
             index = action["index"]
             actions.append({**action, "text": items[index] if 0 <= index < len(items) else None})
         first = next((a["text"] for a in actions if a["text"] is not None), "")
-        return VisitorEvent(event.type, {"actions": actions}, first)
+        return VisitorEvent(event.kind, {"actions": actions}, first)
 
     def chat_end(self, session: Session, reason: str) -> None:
         """The visitor ends the chat: no ChatEnded is queued for it, and the session is gone."""
@@ -270,7 +282,7 @@ class Pod:
         session.record("visitor", "Breadcrumb", {"location": location}, self.settings.events_limit)
         agent = session.agent
         if agent is not None and session.is_open:
-            event = VisitorEvent("Breadcrumb", {"location": location}, location)
+            event = VisitorEvent("breadcrumb", {"location": location}, location)
             self._guard(session, "on_visitor_event", lambda: agent.on_visitor_event(event))
 
     def resync_state(self, session: Session, body: dict[str, Any]) -> None:
@@ -289,7 +301,7 @@ class Pod:
         self.deliver(session, "FileTransfer", {"type": "Success"})
         agent = session.agent
         if agent is not None:
-            event = VisitorEvent("FileUpload", info, name)
+            event = VisitorEvent("file", info, name)
             self._guard(session, "on_visitor_event", lambda: agent.on_visitor_event(event))
         return upload
 
@@ -424,7 +436,8 @@ class Pod:
     # ---- the agent side (through AgentChat) --------------------------------------------------------------
 
     def agent_chat(self, session: Session) -> AgentChat:
-        return AgentChat(self, session)
+        """What an agent (a behaviour, or the control API) may do to this chat."""
+        return self._agent_chat(self, session)
 
     def deliver(self, session: Session, type_: str, message: dict[str, Any]) -> None:
         """Queue a message for the visitor (waking its held poll) and record it."""
@@ -449,7 +462,7 @@ class Pod:
             queue.update_pending = True
             asyncio.get_running_loop().call_soon(self._send_queue_updates, queue)
 
-    def _send_queue_updates(self, queue: ButtonQueue) -> None:
+    def _send_queue_updates(self, queue: ButtonQueue[Session]) -> None:
         """QueueUpdate to every waiting chat (that asked for them) whose place changed since it was told."""
         queue.update_pending = False
         now = self._now()
@@ -457,7 +470,7 @@ class Pod:
             if chat.queue_position == position or not chat.queue_updates or chat.state is not ChatState.QUEUED:
                 continue
             chat.queue_position = position
-            wait = queue.estimate(now - chat.queued_at, self.agent.expected_wait)
+            wait = queue.estimate(now - chat.queued_at, self.staffing.expected_wait)
             self.deliver(chat, "QueueUpdate", {"position": position, "estimatedWaitTime": wait})
 
     def end_chat(self, session: Session, by: str, reason: str) -> None:

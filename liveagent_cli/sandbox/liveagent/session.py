@@ -15,19 +15,14 @@ sessions (queues, expiry, duplicate polls). Choices where the API reference is s
 from __future__ import annotations
 
 import asyncio
-import enum
 import json
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
-
-class ChatState(enum.StrEnum):
-    NEW = "new"  # SessionId issued, no ChasitorInit yet
-    QUEUED = "queued"  # ChasitorInit accepted, waiting for an agent
-    ESTABLISHED = "established"
-    ENDED = "ended"
+from liveagent_cli.sandbox.jsonbody import encode
+from liveagent_cli.sandbox.model.chat import AgentBehaviour, ChatState
 
 
 class Outbound(NamedTuple):
@@ -57,26 +52,6 @@ class Event(NamedTuple):
         return value if isinstance(value, dict) else {}
 
 
-class VisitorEvent(NamedTuple):
-    """What the visitor did, as an agent sees it: `text` is the part a script matches against."""
-
-    type: str  # ChatMessage, ChasitorTyping, ChasitorSneakPeek, CustomEvent, RichMessage, FileUpload, ...
-    data: dict[str, Any]
-    text: str
-
-
-class AgentBehaviour(Protocol):
-    """One per chat, created at ChasitorInit; see agents.py."""
-
-    def on_init(self) -> None: ...
-
-    def on_established(self) -> None: ...
-
-    def on_visitor_event(self, event: VisitorEvent) -> None: ...
-
-    def on_end(self, by: str, reason: str) -> None: ...
-
-
 @dataclass(slots=True)
 class Upload:
     name: str
@@ -92,10 +67,6 @@ class HeldPoll:
 
     wake: asyncio.Future[None]
     gone: asyncio.Future[None] | None
-
-
-def encode(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def wall_ms() -> int:

@@ -20,7 +20,7 @@ from email.parser import BytesHeaderParser
 
 from liveagent_cli.sandbox.http.server import Request, Response, error_response, json_response
 from liveagent_cli.sandbox.liveagent.pod import Pod
-from liveagent_cli.sandbox.liveagent.session import ChatState
+from liveagent_cli.sandbox.model.chat import ChatState
 from liveagent_cli.sandbox.model.errors import BadRequest, Forbidden, PodError, UnsupportedMediaType
 
 MAX_PARTS = 20

@@ -16,7 +16,7 @@ from typing import Any
 
 from liveagent_cli.sandbox.defaults import BUTTON_ID
 from liveagent_cli.sandbox.http.server import Request, Response, json_response, text_response
-from liveagent_cli.sandbox.liveagent.nouns import parse_json_object
+from liveagent_cli.sandbox.jsonbody import parse_json
 from liveagent_cli.sandbox.liveagent.pod import Pod
 from liveagent_cli.sandbox.model.errors import BadRequest
 
@@ -50,7 +50,7 @@ class VisitorAPI:
     def _status(self, button_id: str, with_wait: bool) -> dict[str, Any]:
         """`{id, isAvailable?, estimatedWaitTime?}`: isAvailable omitted when false."""
         result: dict[str, Any] = {"id": button_id}
-        available = self.pod.agent.available
+        available = self.pod.staffing.available
         if available:
             result["isAvailable"] = True
         if with_wait:
@@ -84,7 +84,7 @@ class VisitorAPI:
         return json_response(200, {"sessionId": str(uuid.UUID(int=self.pod.rng.getrandbits(128), version=4))})
 
     async def breadcrumb(self, request: Request, key: str | None) -> Response:
-        body = parse_json_object(request.body, required=True)
+        body = parse_json(request.body, required=True)
         location = body.get("location")
         if not isinstance(location, str) or not location:
             raise BadRequest("Breadcrumb needs a non-empty string `location`")

@@ -6,16 +6,23 @@ layers: JSON `{"error": ...}` bodies, except where a real pod is known to answer
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class PodError(Exception):
-    """A refused request; `status` is the HTTP status, `plain` asks for a text/plain body."""
+    """A refused request; `status` is the HTTP status, `plain` asks for a text/plain body.
+
+    `problem`, when set, is a stable word for what is wrong (for example `not-accepted`), so the control
+    API and the command line can each say what to do next (the control API's PROBLEM_HINTS).
+    """
 
     status = 400
     plain = False
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, problem: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.problem = problem
 
 
 class BadRequest(PodError):
@@ -95,3 +102,15 @@ class AffinityMismatch(PodError):
 
     def __init__(self, message: str = "Invalid Affinity Token") -> None:
         super().__init__(message)
+
+
+def string_field(
+    body: dict[str, Any], name: str, what: str, *, default: str | None = None, non_empty: bool = False
+) -> str:
+    """A string field of a request's JSON object; 400 naming `what` needs it, and whether it was empty."""
+    value = body.get(name, default)
+    if not isinstance(value, str):
+        raise BadRequest(f"{what} needs a string `{name}`")
+    if non_empty and not value:
+        raise BadRequest(f"{what} needs a non-empty `{name}`")
+    return value

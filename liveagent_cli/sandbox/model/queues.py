@@ -15,38 +15,47 @@ seconds. Before any accept the agent's own expectation stands in (the echo agent
 from __future__ import annotations
 
 from collections.abc import Callable
-
-from liveagent_cli.sandbox.liveagent.session import Session
+from typing import Generic, Protocol, TypeVar
 
 _SMOOTHING = 0.9
 
 
-class ButtonQueue:
+class Queued(Protocol):
+    """A chat as a queue holds it (any API's): only its id is read; chats are compared by identity."""
+
+    @property
+    def id(self) -> str: ...
+
+
+Q = TypeVar("Q", bound=Queued)
+
+
+class ButtonQueue(Generic[Q]):
     """Chats waiting for an agent on one button, in arrival order."""
 
     __slots__ = ("button_id", "waiting", "average_wait", "update_pending")
 
     def __init__(self, button_id: str) -> None:
         self.button_id = button_id
-        self.waiting: list[Session] = []
+        self.waiting: list[Q] = []
         self.average_wait: float | None = None
         self.update_pending = False  # QueueUpdates are sent once per loop turn, however many chats left
 
-    def join(self, session: Session) -> int:
+    def join(self, chat: Q) -> int:
         """Add a chat at the back; returns its position (1-based)."""
-        self.waiting.append(session)
+        self.waiting.append(chat)
         return len(self.waiting)
 
-    def position(self, session: Session) -> int:
+    def position(self, chat: Q) -> int:
         try:
-            return self.waiting.index(session) + 1
+            return self.waiting.index(chat) + 1
         except ValueError:
             return 0
 
-    def leave(self, session: Session) -> bool:
+    def leave(self, chat: Q) -> bool:
         """Remove a chat; True if it was waiting (the chats behind it moved up)."""
         try:
-            self.waiting.remove(session)
+            self.waiting.remove(chat)
         except ValueError:
             return False
         return True
@@ -64,23 +73,23 @@ class ButtonQueue:
         return max(0, round(average - waited))
 
 
-class Queues:
+class Queues(Generic[Q]):
     """Every button's queue, created on first use."""
 
     def __init__(self, expected_wait: Callable[[], float | None]) -> None:
-        self._queues: dict[str, ButtonQueue] = {}
+        self._queues: dict[str, ButtonQueue[Q]] = {}
         self._expected_wait = expected_wait  # the current agent's own estimate, before any accept
 
-    def of(self, button_id: str) -> ButtonQueue:
+    def of(self, button_id: str) -> ButtonQueue[Q]:
         queue = self._queues.get(button_id)
         if queue is None:
-            queue = self._queues[button_id] = ButtonQueue(button_id)
+            queue = self._queues[button_id] = ButtonQueue[Q](button_id)
         return queue
 
     def estimate(self, button_id: str, waited: float = 0.0) -> int:
         queue = self._queues.get(button_id)
         if queue is None:
-            queue = ButtonQueue(button_id)
+            queue = ButtonQueue[Q](button_id)
         return queue.estimate(waited, self._expected_wait())
 
     def view(self) -> dict[str, list[str]]:
