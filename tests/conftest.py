@@ -1,6 +1,7 @@
 """Shared fixtures: an isolated environment for every test, a sandbox pod on loopback, and the real CLI.
 
-`cli` runs the installed console script in a subprocess (each step is its own process, as for users) and
+`cli` runs the installed console script in a subprocess (each step is its own process, as for users);
+`InProcessCli` runs the same steps in this process through `run(argv, env)` (tests/cli.py). Either way it
 checks after every run that no session key the sandbox ever issued appears in what it printed.
 """
 
@@ -11,12 +12,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from liveagent_cli.sandbox import BUTTON_ID, DEPLOYMENT_ID, ORG_ID, Sandbox, SandboxConfig
+from tests.cli import Run, check_in_process, invoke
 
 LIVEAGENT = str(Path(sys.executable).with_name("liveagent"))
 
@@ -52,13 +53,6 @@ def sandbox() -> Iterator[Sandbox]:
         yield pod
 
 
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-
 class Cli:
     """Runs `liveagent` as a separate process pointed at the sandbox, and guards against leaked keys."""
 
@@ -82,6 +76,10 @@ class Cli:
         data = input.encode() if isinstance(input, str) else input
         proc = subprocess.run([LIVEAGENT, *args], input=data, capture_output=True, timeout=timeout, env=self.env(**env))
         run = Run(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+        return self.record(run, args)
+
+    def record(self, run: Run, args: tuple[str, ...]) -> Run:
+        """Keep what a run printed for the leak checks (a --show-secrets run may print the key)."""
         if "--show-secrets" not in args:
             self.outputs.append(run.stdout + run.stderr)
             EVERY_OUTPUT.append(run.stdout + run.stderr)
@@ -97,6 +95,14 @@ class Cli:
     def leaked(self) -> list[str]:
         keys = self.sandbox.issued_keys() if self.sandbox is not None else []
         return [k for k in keys for text in self.outputs if k in text or k.split("!")[-1] in text]
+
+
+class InProcessCli(Cli):
+    """The same steps through `run(argv, env)` in this process (tests/cli.py), with the same environment."""
+
+    def __call__(self, *args: str, input: str | bytes | None = None, timeout: float = 60, **env: str) -> Run:
+        check_in_process(env)
+        return self.record(invoke(*args, environ=self.env(**env), stdin=input, timeout=timeout), args)
 
 
 @pytest.fixture
