@@ -22,6 +22,7 @@ demo: install  ## a whole chat against the built-in sandbox, step by step and th
 lint: install
 	$(BIN)/ruff check liveagent_cli tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint  ## lint, type-check and run the whole suite (two workers: most tests wait on subprocesses)
 	$(BIN)/python -m compileall -q liveagent_cli  # subprocess-heavy tests would otherwise recompile each run
