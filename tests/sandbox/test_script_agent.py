@@ -54,7 +54,9 @@ def _after_accept(visitor: Visitor, until: str, **init: Any) -> list[dict[str, A
         ("accept_after = -1", "accept_after must be a number of seconds"),
         ('on_finish = "dance"', "on_finish must be one of"),
         ("steps = 3", "must be an array of tables"),
-        ("[[steps]]\nsay = 'a'\n[[steps]]\nsya = 'b'", "step 2: needs exactly one action key"),
+        ("[[steps]]\nsay = 'a'\n[[steps]]\nsya = 'b'", r"step 2: unknown key 'sya' \(did you mean 'say'\?\)"),
+        ("[[steps]]\nbark = 'b'", "step 1: unknown key 'bark'; a step's action is one of: expect, wait, say"),
+        ("[[steps]]\ntimeout = 1", r"step 1: needs exactly one action key .*\(found none\)"),
         ("[[steps]]\nsay = 'a'\npause = 1", r"step 1: needs exactly one action key .*\(found say, pause\)"),
         ("[[steps]]\nsay = 'a'\ntimeout = 1", "step 1: unknown key 'timeout'; say takes no options"),
         ("[[steps]]\nexpect = '(unclosed'", "step 1: expect: invalid regular expression"),
@@ -87,7 +89,7 @@ def test_a_missing_script_file_is_refused(tmp_path: Path) -> None:
 def test_a_bad_script_stops_the_sandbox_from_starting(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text("[[steps]]\nsya = 'hi'")
-    with pytest.raises(ScriptError, match="step 1"):
+    with pytest.raises(ScriptError, match=f"script {path}: step 1: unknown key 'sya'"):
         Sandbox(SandboxConfig(agent=f"script:{path}"))  # checked before anything starts
 
 

@@ -21,6 +21,7 @@ Errors name the file, the step (1-based) and the key, e.g. `script bot.toml: ste
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import string
@@ -204,6 +205,13 @@ def _wait(step: dict[str, Any], name: str, pattern: re.Pattern[str] | None, at: 
 def _step(step: dict[str, Any], number: int, where: str) -> Step:
     at = f"{where}: step {number}"
     actions = [k for k in step if k in ACTIONS]
+    if not actions:
+        known = {*ACTIONS, *(o for options in OPTIONS.values() for o in options)}
+        unknown = [k for k in step if k not in known]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], ACTIONS, n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close else f"; a step's action is one of: {', '.join(ACTIONS)}"
+            raise ScriptError(f"{at}: unknown key {unknown[0]!r}{guess}")
     if len(actions) != 1:
         found = f"found {', '.join(actions)}" if actions else "found none"
         raise ScriptError(f"{at}: needs exactly one action key of: {', '.join(ACTIONS)} ({found})")
