@@ -89,3 +89,84 @@ def test_doctor_exit_codes(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
     moved = cli("doctor", "--json")
     assert moved.code == 3
     assert any(c["check"] == "switch server" and c["status"] == "fail" for c in json.loads(moved.stdout)["checks"])
+
+
+def _suite(path: Path) -> dict[str, str]:
+    suite = ET.parse(path).getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    assert suite is not None
+    props = {p.get("name", ""): p.get("value", "") for p in suite.iter("property")}
+    return {**dict(suite.attrib), **{f"property:{k}": v for k, v in props.items()}}
+
+
+def test_smoke_refuses_an_unwritable_report_before_sending_anything(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    """QA2-16: the --junit path is checked first, not after a real chat was opened and accepted."""
+    run = cli("smoke", "--junit", str(tmp_path / "no" / "such" / "dir" / "j.xml"))
+    assert run.code == 2 and "cannot write the JUnit report" in run.stderr
+    assert "✓" not in run.stdout, "no step ran"
+    assert sandbox.chats() == [] and sandbox.issued_keys() == [], "nothing was sent to the pod"
+    fresh = tmp_path / "fresh.xml"
+    assert cli("smoke", "--junit", str(fresh)).code == 0 and fresh.exists(), "a writable path is written"
+
+
+def test_smoke_leaves_nothing_in_any_folder(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    """QA2-17 / D6: no state file and no lock file, in the state folder or in the smoke's own folder."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    state = tmp_path / "state"
+    for _ in range(2):
+        assert cli("smoke", "-q", TMPDIR=str(temp)).code == 0
+    sandbox.set_agent("busy")
+    assert cli("smoke", "-q", "--skip-availability", TMPDIR=str(temp)).code == 7
+    assert not state.exists() or list(state.iterdir()) == [], "the user's state folder is not touched"
+    assert list(temp.iterdir()) == [], "the smoke's own state folder is removed"
+    assert all(c["state"] == "ended" for c in sandbox.chats())
+
+
+def test_smoke_with_a_named_session_uses_that_slot_and_forgets_it(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    run = cli("smoke", "-q", "--session", "ci")
+    assert run.code == 0, run.stderr
+    assert not (tmp_path / "state" / "ci.toml").exists()
+    assert cli("session", "-q").code == 0, "the default slot was never touched"
+    assert cli("smoke", "-q").code == 0, "a chat in the default slot does not stop a smoke"
+    assert (tmp_path / "state" / "default.toml").exists(), "and the smoke leaves the user's chat alone"
+
+
+def test_smoke_report_says_the_chat_was_ended_after_a_failed_check(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    """QA2-18: the cleanup's ChatEnd is the `end` step, reported as run; a failed check is a <failure>."""
+    report = tmp_path / "r.xml"
+    run = cli("smoke", "--expect", "^never$", "--reply-timeout", "0.3", "--junit", str(report))
+    assert run.code == 8
+    cases = {name: (outcome, message) for name, outcome, message in _cases(report)}
+    assert cases["reply"][0] == "failure"
+    assert cases["end"][0] == "passed"
+    assert "✓ end" in run.stdout and "ChatEnd sent" in run.stdout
+    [chat] = sandbox.chats()
+    assert chat["state"] == "ended" and chat["endedBy"] == "visitor"
+    suite = _suite(report)
+    assert (suite["failures"], suite["errors"], suite["skipped"]) == ("1", "0", "0")
+
+
+def test_smoke_report_counts_infrastructure_failures_as_errors(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    """QA2-18: a NetworkError or ApiError is JUnit <error>, so CI can tell "pod down" from "check failed"."""
+    down = tmp_path / "down.xml"
+    run = cli("smoke", "--pod", "http://127.0.0.1:9", "--junit", str(down), LIVEAGENT_NETWORK_TIMEOUT="1")
+    assert run.code == 4
+    root = ET.parse(down).getroot()
+    [error] = root.iter("error")
+    assert error.get("type") == "NetworkError" and not list(root.iter("failure"))
+    assert _suite(down)["errors"] == "1" and _suite(down)["failures"] == "0"
+    sandbox.add_fault("status:code=400,path=ChatMessage")
+    refused = tmp_path / "refused.xml"
+    assert cli("smoke", "--junit", str(refused)).code == 5
+    outcomes = {name: outcome for name, outcome, _ in _cases(refused)}
+    assert outcomes["probe"] == "error" and outcomes["end"] == "passed"
+    assert [c["endedBy"] for c in sandbox.chats()] == ["visitor"]
+
+
+def test_smoke_report_names_the_normalised_pod(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    """QA2-59: the `pod` property is the URL the steps used, not the raw --pod value."""
+    report = tmp_path / "r.xml"
+    raw = sandbox.pod_url.replace("/chat/rest/", "").rstrip("/")
+    assert cli("smoke", "-q", "--pod", raw, "--junit", str(report)).code == 0
+    assert _suite(report)["property:pod"] == sandbox.pod_url

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +11,6 @@ import typer
 from liveagent_cli.cli.common import visitor_command
 from liveagent_cli.cli.init_options import resolve_init, with_init_options
 from liveagent_cli.core.errors import ExitCode, LiveAgentError
-from liveagent_cli.core.state import StateStore
 from liveagent_cli.flows.context import Context
 
 app = typer.Typer()
@@ -45,10 +43,17 @@ def smoke_cmd(
     ] = False,
 ) -> None:
     """The CI check: availability, session, init, wait for an agent, send a probe, (expect a reply,) end."""
-    from liveagent_cli.flows.smoke import SmokeOptions, StepResult, run_smoke, write_junit
+    from liveagent_cli.flows.smoke import (
+        SmokeOptions,
+        StepResult,
+        check_report_path,
+        report_target,
+        run_smoke,
+        write_junit,
+    )
 
-    if not ctx.session_named:
-        ctx.store = StateStore(ctx.store.directory, f"smoke-{os.getpid()}")  # never touch the user's chat
+    if junit is not None:
+        check_report_path(junit)
     if not init.get("visitor_name"):
         init["visitor_name"] = "liveagent smoke"
     options = SmokeOptions(
@@ -68,7 +73,7 @@ def smoke_cmd(
     results = run_smoke(ctx, options, show)
     failure = next((r for r in results if r.status == "failed"), None)
     if junit is not None:
-        write_junit(junit, results, str(ctx.settings.get("pod") or ""))
+        write_junit(junit, results, report_target(ctx))
     if ctx.out.json_mode:
         code = int(failure.error.code) if failure and failure.error else 0
         ctx.out.data({"ok": failure is None, "exit_code": code, "steps": [r.as_json() for r in results]})

@@ -1,21 +1,41 @@
 """`smoke`: the CI check. Availability, session, init, wait for an agent, send a probe, optionally expect a
 reply, end; each step timed, the first failure decides the exit code, later steps are reported as skipped.
+
+The chat lives in a state folder of the smoke's own (unless `--session` names a slot), removed at the end,
+so a run leaves nothing behind in the user's state folder, lock files included. After a failure the `end`
+step still runs when this run opened a session: the chat it asked for is ended, and the report says so.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import re
+import shutil
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from liveagent_cli.core.errors import LiveAgentError, NoAgentError, UsageError, WaitTimeoutError
+from liveagent_cli.core.errors import (
+    ApiError,
+    ConfigError,
+    LiveAgentError,
+    NetworkError,
+    NoAgentError,
+    StateError,
+    UsageError,
+    WaitTimeoutError,
+)
 from liveagent_cli.core.events import EventKind
 from liveagent_cli.core.messages import MessageType, interpret
 from liveagent_cli.core.render import wait_phrase
+from liveagent_cli.core.state import StateStore
 from liveagent_cli.flows.context import Context
+
+SLOT = "smoke"  # the session's name inside the smoke's own state folder
 
 
 @dataclass
@@ -44,108 +64,211 @@ class StepResult:
             out["exit_code"] = int(self.error.code)
         return out
 
+    @property
+    def infrastructure(self) -> bool:
+        """The step could not be tried (pod unreachable, an answer the API does not send), as opposed to a
+        check that ran and failed (no agent, no reply in time): JUnit's <error> against <failure>."""
+        return isinstance(self.error, (NetworkError, ApiError))
 
-STEPS = ("availability", "session", "init", "agent", "probe", "reply", "end")
+
+@dataclass
+class SmokeRun:
+    """What the steps share: where the chat lives, the options, and every message the polls delivered."""
+
+    ctx: Context
+    options: SmokeOptions
+    pattern: re.Pattern[str] | None
+    seen: list[dict[str, Any]] = field(default_factory=list)
+    opened: bool = False  # this run stored a session: `end` runs even after a failure
+
+    def collect(self, item: dict[str, Any], _state: Any) -> None:
+        self.seen.append(item)
 
 
+# -- the steps, in order: each returns its one-line detail or raises ------------------------------------------
+def _availability(run: SmokeRun) -> str:
+    from liveagent_cli.flows import visitor_resources
+
+    result = visitor_resources.availability(run.ctx, [])
+    if not result.available:
+        raise NoAgentError("no agent is online for the button")
+    return "available" + wait_phrase(result.estimated_wait)
+
+
+def _session(run: SmokeRun) -> str:
+    from liveagent_cli.flows import steps
+
+    state = steps.open_session(run.ctx)
+    run.opened = True
+    return f"session {state.id}"
+
+
+def _init(run: SmokeRun) -> str:
+    from liveagent_cli.flows import steps
+
+    state = steps.init_chat(run.ctx, run.options.init)
+    return f"ChasitorInit sent (sequence {state.sequence})"
+
+
+def _agent(run: SmokeRun) -> str:
+    from liveagent_cli.flows.poll import run_poll
+
+    run_poll(run.ctx, run.collect, until=[MessageType.CHAT_ESTABLISHED], timeout=run.options.accept_timeout)
+    names = [e.agent for e in map(interpret, run.seen) if e.kind is EventKind.ESTABLISHED]
+    return f"{names[-1] if names and names[-1] else 'an agent'} accepted"
+
+
+def _probe(run: SmokeRun) -> str:
+    from liveagent_cli.flows import steps
+
+    steps.send_text(run.ctx, run.options.probe)
+    return f"sent {run.options.probe!r}"
+
+
+def _reply(run: SmokeRun) -> str:
+    """Poll until an agent message matches --expect; messages that arrived earlier count too."""
+    from liveagent_cli.flows.poll import run_poll
+
+    assert run.pattern is not None
+    timed_out = WaitTimeoutError(f"no reply matching {run.options.expect!r} within {run.options.reply_timeout:g} s")
+    deadline = time.monotonic() + run.options.reply_timeout
+    start = 0
+    while True:
+        for event in map(interpret, run.seen[start:]):
+            if event.kind is EventKind.MESSAGE and run.pattern.search(event.text):
+                return f"reply {event.text!r} matches"
+        start = len(run.seen)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise timed_out
+        try:
+            run_poll(run.ctx, run.collect, until=[MessageType.CHAT_MESSAGE], timeout=left)
+        except WaitTimeoutError:
+            raise timed_out from None
+
+
+def _end(run: SmokeRun) -> str:
+    from liveagent_cli.flows import steps
+
+    _, was_open = steps.end_chat(run.ctx, "client")
+    return "ChatEnd sent" if was_open else "the chat had already ended"
+
+
+Step = Callable[[SmokeRun], str]
+PLAN: tuple[tuple[str, Step], ...] = (
+    ("availability", _availability),
+    ("session", _session),
+    ("init", _init),
+    ("agent", _agent),
+    ("probe", _probe),
+    ("reply", _reply),
+    ("end", _end),
+)
+STEPS = tuple(name for name, _ in PLAN)
+
+
+def planned(options: SmokeOptions) -> list[tuple[str, Step]]:
+    """The steps this run takes: availability unless skipped, reply only with --expect."""
+    left_out = {"availability"} if not options.check_availability else set()
+    if options.expect is None:
+        left_out.add("reply")
+    return [(name, step) for name, step in PLAN if name not in left_out]
+
+
+# -- the run ---------------------------------------------------------------------------------------------------
 def run_smoke(ctx: Context, options: SmokeOptions, on_step: Callable[[StepResult], None]) -> list[StepResult]:
     """Run the steps in order; never raises for a failed step (the results say), only for bad options."""
-    from liveagent_cli.flows import poll, steps, visitor_resources
-
-    try:
-        pattern = re.compile(options.expect) if options.expect else None
-    except re.error as exc:
-        raise UsageError(f"--expect is not a valid regular expression: {exc}") from None
-    seen: list[dict[str, Any]] = []
-
-    def collect(item: dict[str, Any], _state: Any) -> None:
-        seen.append(item)
-
-    def availability() -> str:
-        result = visitor_resources.availability(ctx, [])
-        if not result.available:
-            raise NoAgentError("no agent is online for the button")
-        return "available" + wait_phrase(result.estimated_wait)
-
-    def session() -> str:
-        return f"session {steps.open_session(ctx).id}"
-
-    def init() -> str:
-        state = steps.init_chat(ctx, options.init)
-        return f"ChasitorInit sent (sequence {state.sequence})"
-
-    def agent() -> str:
-        poll.run_poll(ctx, collect, until=[MessageType.CHAT_ESTABLISHED], timeout=options.accept_timeout)
-        names = [e.agent for e in map(interpret, seen) if e.kind is EventKind.ESTABLISHED]
-        return f"{names[-1] if names and names[-1] else 'an agent'} accepted"
-
-    def probe() -> str:
-        steps.send_text(ctx, options.probe)
-        return f"sent {options.probe!r}"
-
-    def reply() -> str:
-        assert pattern is not None
-        deadline = time.monotonic() + options.reply_timeout
-        start = len(seen)
-        while True:
-            for event in map(interpret, seen[start:]):
-                if event.kind is EventKind.MESSAGE and pattern.search(event.text):
-                    return f"reply {event.text!r} matches"
-            start = len(seen)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise WaitTimeoutError(f"no reply matching {options.expect!r} within {options.reply_timeout:g} s")
-            try:
-                poll.run_poll(ctx, collect, until=[MessageType.CHAT_MESSAGE], timeout=left)
-            except WaitTimeoutError:
-                raise WaitTimeoutError(
-                    f"no reply matching {options.expect!r} within {options.reply_timeout:g} s"
-                ) from None
-
-    def end() -> str:
-        _, was_open = steps.end_chat(ctx, "client")
-        return "ChatEnd sent" if was_open else "the chat had already ended"
-
-    plan: list[tuple[str, Callable[[], str]]] = [
-        ("availability", availability),
-        ("session", session),
-        ("init", init),
-        ("agent", agent),
-        ("probe", probe),
-        ("reply", reply),
-        ("end", end),
-    ]
-    if not options.check_availability:
-        plan = plan[1:]
-    if pattern is None:
-        plan = [p for p in plan if p[0] != "reply"]
-    results: list[StepResult] = []
-    failed = False
-    for name, step in plan:
-        if failed:
-            result = StepResult(name, "skipped", detail="not run: an earlier step failed")
-        else:
-            started = time.monotonic()
-            try:
-                result = StepResult(name, "passed", detail=step())
-            except LiveAgentError as exc:
-                result = StepResult(name, "failed", detail=exc.message, error=exc)
-                failed = True
-            result.seconds = time.monotonic() - started
-        results.append(result)
-        on_step(result)
-    opened = any(r.name == "session" and r.status == "passed" for r in results)
-    if failed and opened and ctx.store.exists():  # leave nothing behind: end the chat this run opened
+    pattern = _compile(options.expect)
+    with own_slot(ctx) as slot:
+        run = SmokeRun(slot, options, pattern)
+        results: list[StepResult] = []
         try:
-            steps.end_chat(ctx, "client")
-        except LiveAgentError:
-            ctx.store.delete()
+            for name, step in planned(options):
+                result = _take(name, step, run, after_failure=any(r.status == "failed" for r in results))
+                results.append(result)
+                on_step(result)
+        finally:
+            _forget(run)
     return results
 
 
+def _take(name: str, step: Step, run: SmokeRun, *, after_failure: bool) -> StepResult:
+    """Run one step and time it; after a failure only `end` runs, and only for a session this run opened."""
+    cleaning_up = after_failure and name == "end" and run.opened and run.ctx.store.exists()
+    if after_failure and not cleaning_up:
+        return StepResult(name, "skipped", detail="not run: an earlier step failed")
+    started = time.monotonic()
+    try:
+        detail = step(run)
+        result = StepResult(name, "passed", detail=f"{detail} (after the failure)" if cleaning_up else detail)
+    except LiveAgentError as exc:
+        result = StepResult(name, "failed", detail=exc.message, error=exc)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _forget(run: SmokeRun) -> None:
+    """A chat this run opened and could not end is forgotten all the same: nothing is left behind."""
+    if run.opened and run.ctx.store.exists():
+        run.ctx.store.delete()
+
+
+@contextlib.contextmanager
+def own_slot(ctx: Context) -> Iterator[Context]:
+    """The Context the smoke's chat uses: the named slot when --session was given (the user chose it), else a
+    private state folder made for this run and removed afterwards (no other process knows it, so its lock files
+    go with it)."""
+    if ctx.session_named:
+        yield ctx
+        return
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="liveagent-smoke-", dir=ctx.environ.get("TMPDIR") or None))
+    except OSError as exc:
+        raise StateError(f"cannot make a state folder for the smoke: {exc.strerror}") from None
+    slot = dataclasses.replace(ctx, store=StateStore(folder, SLOT), _http=None)
+    try:
+        yield slot
+    finally:
+        slot.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _compile(expect: str | None) -> re.Pattern[str] | None:
+    try:
+        return re.compile(expect) if expect else None
+    except re.error as exc:
+        raise UsageError(f"--expect is not a valid regular expression: {exc}") from None
+
+
+# -- the JUnit report ------------------------------------------------------------------------------------------
+def report_target(ctx: Context) -> str:
+    """The pod the report names: the URL the steps talk to (normalised), else the setting as given."""
+    from liveagent_cli.core.settings import normalize_pod
+
+    raw = str(ctx.settings.get("pod") or "")
+    try:
+        return normalize_pod(raw, insecure=bool(ctx.settings.get("insecure"))) if raw else ""
+    except ConfigError:
+        return raw
+
+
+def check_report_path(path: Path) -> None:
+    """Refuse a --junit path that cannot be written, before anything is sent (a file made here is removed)."""
+    existed = path.exists()
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write the JUnit report {path}: {exc.strerror}") from None
+    if not existed:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
 def write_junit(path: Path, results: list[StepResult], target: str) -> None:
-    """One testcase per step, the failure's reason in <failure>, steps not run as <skipped>."""
-    from junitparser import Failure, JUnitXml, Skipped, TestCase, TestSuite
+    """One testcase per step: a check that failed is <failure>, one that could not be tried <error>, steps not
+    run <skipped>."""
+    from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
     suite = TestSuite("liveagent smoke")
     suite.add_property("pod", target)
@@ -153,7 +276,7 @@ def write_junit(path: Path, results: list[StepResult], target: str) -> None:
         case = TestCase(result.name, classname="liveagent.smoke", time=round(result.seconds, 3))
         if result.status == "failed":
             kind = type(result.error).__name__ if result.error else "Failure"
-            case.result = [Failure(result.detail, kind)]
+            case.result = [(Error if result.infrastructure else Failure)(result.detail, kind)]
         elif result.status == "skipped":
             case.result = [Skipped(result.detail)]
         suite.add_testcase(case)
