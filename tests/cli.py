@@ -64,4 +64,4 @@ def check_in_process(changed: Mapping[str, str]) -> None:
     """Refuse variables a test sets that only a separate process would act on."""
     refused = sorted(name for name in changed if name.upper() in PROCESS_ONLY_VARIABLES)
     if refused:
-        raise ValueError(f"{', '.join(refused)} only reach a separate process: run it as a process (the `Cli` runner)")
+        raise ValueError(f"{', '.join(refused)} only reach a separate process: mark the test `process`")

@@ -1,8 +1,9 @@
 """Shared fixtures: an isolated environment for every test, a sandbox pod on loopback, and the real CLI.
 
-`cli` runs the installed console script in a subprocess (each step is its own process, as for users);
-`InProcessCli` runs the same steps in this process through `run(argv, env)` (tests/cli.py). Either way it
-checks after every run that no session key the sandbox ever issued appears in what it printed.
+`cli` runs each step in this process through `run(argv, env)` (tests/cli.py); in a test marked `process` it
+runs the installed console script instead, each step its own process as for users (for state carried between
+concurrent processes, locks, signals, kill -9). Either way it checks after every run that no session key the
+sandbox ever issued appears in what it printed.
 """
 
 from __future__ import annotations
@@ -105,9 +106,13 @@ class InProcessCli(Cli):
         return self.record(invoke(*args, environ=self.env(**env), stdin=input, timeout=timeout), args)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "process: `cli` runs every step as its own process (the console script)")
+
+
 @pytest.fixture
-def cli(sandbox: Sandbox) -> Iterator[Cli]:
-    runner = Cli(sandbox)
+def cli(sandbox: Sandbox, request: pytest.FixtureRequest) -> Iterator[Cli]:
+    runner = Cli(sandbox) if request.node.get_closest_marker("process") else InProcessCli(sandbox)
     yield runner
     EVERY_KEY.update(sandbox.issued_keys())
     assert runner.leaked() == [], "a session key appeared in the CLI's output"

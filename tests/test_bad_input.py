@@ -89,6 +89,7 @@ def test_a_pod_that_never_answers_gives_up_within_the_budget(cli: Cli) -> None:
     _clean_failure(run, 4, "no answer from 127.0.0.1")
 
 
+@pytest.mark.process  # REQUESTS_CA_BUNDLE is read by requests from the process's own environment
 def test_tls_is_verified_and_a_custom_ca_is_honoured(cli: Cli, tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(

@@ -9,8 +9,12 @@ import signal
 import subprocess
 import threading
 
+import pytest
+
 from liveagent_cli.sandbox import Sandbox
 from tests.conftest import LIVEAGENT, Cli, wait_until
+
+pytestmark = pytest.mark.process  # concurrent processes on one session: locks, the poll lock, kill -9
 
 
 class Follower:

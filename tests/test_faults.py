@@ -6,6 +6,7 @@ import json
 import subprocess
 import tomllib
 
+import pytest
 import requests
 
 from liveagent_cli.sandbox import Sandbox
@@ -13,6 +14,7 @@ from tests.conftest import LIVEAGENT, Cli
 from tests.test_concurrency import Follower
 
 
+@pytest.mark.process  # forty sender processes against a follower process
 def test_forty_sends_through_503s_and_dropped_answers_are_echoed_once_in_order(cli: Cli, sandbox: Sandbox) -> None:
     cli.established()
     sandbox.add_fault("503:every=4")

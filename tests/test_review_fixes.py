@@ -7,8 +7,10 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from liveagent_cli.sandbox import Sandbox
-from tests.conftest import LIVEAGENT, Cli
+from tests.conftest import LIVEAGENT, Cli, wait_until
 from tests.test_concurrency import Follower
 
 
@@ -36,12 +38,14 @@ def test_chat_with_missing_ids_leaves_no_session_behind(cli: Cli, isolated_env: 
     assert sandbox.chats() == []
 
 
+@pytest.mark.process  # a follower process and the process that replaces its session
 def test_a_follower_stops_when_its_session_is_replaced(cli: Cli, sandbox: Sandbox) -> None:
     cli("session")
     cli("init")
     cli("poll", "--until", "ChatEstablished")
     old_chat = sandbox.chats()[0]["id"]
     follower = Follower(cli)
+    wait_until(lambda: sandbox.chats()[0]["pollsHeld"] == 1)  # it follows the old session before it is replaced
     assert cli("session", "--replace").code == 0
     assert cli("init").code == 0
     sandbox.agent_action(old_chat, "say", text="to the old chat")

@@ -1,9 +1,12 @@
-"""The visitor steps as separate processes against the sandbox pod, over real HTTP on loopback."""
+"""The visitor steps against the sandbox pod, over real HTTP on loopback; the tests marked `process` run each step
+as its own process, to prove the state file alone carries a chat from one step to the next."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import pytest
 
 from liveagent_cli.sandbox import Sandbox
 from tests.conftest import LIVEAGENT, Cli
@@ -13,6 +16,7 @@ def _json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+@pytest.mark.process
 def test_a_whole_chat_one_process_per_step(cli: Cli) -> None:
     assert cli("session").code == 0
     assert cli("init", "--visitor-name", "Ada").code == 0
@@ -65,6 +69,7 @@ def test_send_reads_stdin_and_refuses_empty_or_invalid_text(cli: Cli, sandbox: S
     assert chat["transcript"] == ["line one\nline two"], "refused input never reaches the pod"
 
 
+@pytest.mark.process
 def test_wire_sequence_ack_and_affinity_across_processes(cli: Cli, sandbox: Sandbox) -> None:
     cli("session")
     cli("init")
@@ -188,6 +193,7 @@ def test_console_script_is_installed() -> None:
     assert Path(LIVEAGENT).exists()
 
 
+@pytest.mark.process  # the subprocess runner's feed; tests/test_in_process.py checks the in-process one
 def test_the_leak_detector_catches_a_printed_key(cli: Cli) -> None:
     cli("session")
     shown = cli("status", "--json", "--show-secrets")  # allowed to print the key: not recorded
