@@ -40,7 +40,8 @@ def test_smoke_with_no_agent_exits_7_and_names_the_step(cli: Cli, sandbox: Sandb
     cases = _cases(report)
     assert cases[0][:2] == ("availability", "failure") and "no agent" in cases[0][2]
     assert {outcome for _, outcome, _ in cases[1:]} == {"skipped"}
-    assert "error: no agent is online" in run.stderr
+    assert "✗ availability" in run.stdout and "no agent is online" in run.stdout
+    assert "no agent is online" not in run.stderr, "the ✗ row says it once"
 
 
 def test_smoke_when_the_request_itself_fails(cli: Cli, sandbox: Sandbox) -> None:
@@ -170,3 +171,14 @@ def test_smoke_report_names_the_normalised_pod(cli: Cli, sandbox: Sandbox, tmp_p
     raw = sandbox.pod_url.replace("/chat/rest/", "").rstrip("/")
     assert cli("smoke", "-q", "--pod", raw, "--junit", str(report)).code == 0
     assert _suite(report)["property:pod"] == sandbox.pod_url
+
+
+def test_doctor_prints_a_failing_check_once(cli: Cli, tmp_path: Path) -> None:
+    """QA2-39: the ✗ row states the failure; stderr adds only its hint, not the same words as `error:`."""
+    run = cli("doctor", "--button-id", "12345")
+    assert run.code == 3
+    [row] = [line for line in run.stdout.splitlines() if line.startswith("✗")]
+    detail = row.split("  ", 1)[1].strip()
+    assert detail and detail not in run.stderr and "error:" not in run.stderr
+    machine = cli("doctor", "--button-id", "12345", "--json")
+    assert machine.code == 3 and f"error: {detail}" in machine.stderr, "under --json stderr has the one human line"

@@ -112,7 +112,11 @@ def test_availability_and_visitor_settings(cli: Cli, sandbox: Sandbox) -> None:
     assert settings["buttons"][0]["id"] == BUTTON_ID and settings["buttons"][0]["isAvailable"] is True
     sandbox.set_agent("busy")
     none = cli("availability")
-    assert none.code == 7 and "unavailable" in none.stdout and "no agent is online" in none.stderr
+    assert none.code == 7 and f"{BUTTON_ID}  unavailable" in none.stdout
+    assert none.stderr == "", "QA2-53: the unavailable line is the answer; it is not repeated as an error"
+    machine = cli("availability", "--json")
+    assert machine.code == 7 and json.loads(machine.stdout)["available"] is False
+    assert "error: no agent is online" in machine.stderr, "under --json the one human line is the error"
 
 
 def test_init_routing_and_prechat_options_on_the_wire(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:

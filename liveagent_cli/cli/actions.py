@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from liveagent_cli.cli.common import visitor_command
+from liveagent_cli.cli.common import shown, visitor_command
 from liveagent_cli.core.errors import NoAgentError, UsageError
 from liveagent_cli.flows.context import Context
 
@@ -187,8 +187,8 @@ def availability_cmd(ctx: Context, ids: Ids = None) -> None:
         for line in result.entries:
             state = "available" if line.available else "unavailable"
             ctx.out.text(f"{line.id}  {state}{wait_phrase(line.estimated_wait)}")
-    if not result.available:
-        raise NoAgentError("no agent is online for " + ", ".join(line.id for line in result.entries))
+    if not result.available:  # each id's line said it
+        raise shown(ctx.out, NoAgentError("no agent is online for " + ", ".join(line.id for line in result.entries)))
 
 
 @visitor_command(app, "visitor-settings")

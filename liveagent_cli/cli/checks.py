@@ -8,9 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from liveagent_cli.cli.common import visitor_command
+from liveagent_cli.cli.common import shown, visitor_command
 from liveagent_cli.cli.init_options import resolve_init, with_init_options
-from liveagent_cli.core.errors import ExitCode, LiveAgentError
 from liveagent_cli.flows.context import Context
 
 app = typer.Typer()
@@ -78,7 +77,7 @@ def smoke_cmd(
         code = int(failure.error.code) if failure and failure.error else 0
         ctx.out.data({"ok": failure is None, "exit_code": code, "steps": [r.as_json() for r in results]})
     if failure is not None and failure.error is not None:
-        raise failure.error
+        raise shown(ctx.out, failure.error)  # the ✗ row said it
     ctx.out.note("smoke check passed")
 
 
@@ -90,7 +89,7 @@ def doctor_cmd(
     ] = None,
 ) -> None:
     """Preflight a deployment's settings: ids, TLS, API version, Settings, Availability, SwitchServer."""
-    from liveagent_cli.flows.doctor import run_doctor
+    from liveagent_cli.flows.doctor import run_doctor, verdict
 
     checks = run_doctor(ctx, prechat_file)
     if ctx.out.json_mode:
@@ -100,10 +99,6 @@ def doctor_cmd(
         for c in checks:
             style = {"ok": "green", "fail": "bold red", "warn": "yellow", "info": "dim"}[c.status]
             ctx.out.text(f"{MARKS[c.status]} {c.name.ljust(width)}  {c.detail}", style)
-    failed = [c for c in checks if c.status == "fail"]
-    if failed:
-        worst = failed[0]
-        error = worst.error or LiveAgentError(worst.detail)
-        if worst.error is None:
-            error.code = ExitCode.CONFIG
-        raise error
+    error = verdict(checks)
+    if error is not None:
+        raise shown(ctx.out, error)  # the ✗ row said it

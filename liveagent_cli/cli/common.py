@@ -118,11 +118,30 @@ def build_context(common: dict[str, Any], out: Output, env: Environment) -> Cont
     )
 
 
+class AlreadyShown(Exception):
+    """A failure the human output already states (a ✗ row, the pod's own message): exit with its code and print
+    only its hint, so the failure is said once."""
+
+    def __init__(self, error: LiveAgentError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def shown(out: Output, error: LiveAgentError) -> Exception:
+    """What to raise for `error` once the output has stated it: under --json stdout is for programs, so the
+    error line still goes to stderr."""
+    return error if out.json_mode else AlreadyShown(error)
+
+
 def fail(out: Output, exc: BaseException, debug: bool) -> NoReturn:
     """Print one error line (+ hint) and exit with the contract's code; traceback only with --debug."""
     if debug:
         text = "".join(traceback.format_exception(exc))
         out.stderr.write(out.redactor.text(text))
+    if isinstance(exc, AlreadyShown):
+        if exc.error.hint:
+            out.hint(exc.error.hint)
+        raise typer.Exit(int(exc.error.code))
     if isinstance(exc, LiveAgentError):
         out.error(exc.message, exc.hint)
         raise typer.Exit(int(exc.code))

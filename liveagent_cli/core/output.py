@@ -90,7 +90,11 @@ class Output:
     def error(self, message: str, hint: str | None = None) -> None:
         self._styled(self.stderr, f"error: {message}", "bold red")
         if hint:
-            self._styled(self.stderr, f"hint: {hint}", "")
+            self.hint(hint)
+
+    def hint(self, line: str) -> None:
+        """What to do next about an error; printed alone when the output already stated the failure."""
+        self._styled(self.stderr, f"hint: {line}", "")
 
     def wire(self, line: str) -> None:
         self._styled(self.stderr, line, "blue")

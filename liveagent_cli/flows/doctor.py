@@ -1,7 +1,8 @@
 """`doctor`: is this deployment's configuration sound, and does the pod answer for it?
 
 Each check says ok, warn, fail or info; a failure carries the error whose exit code the command ends with
-(4 when the pod cannot be reached, 3 for settings that are wrong).
+(4 when the pod cannot be reached, 3 for settings that are wrong). Its two requests are retried as every
+step's are (flows/retry.py): a blip is not a verdict, and a dead pod is reported within the same budget.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from liveagent_cli.core.messages import AvailabilityResult
 from liveagent_cli.core.render import wait_phrase
 from liveagent_cli.core.settings import check_api_version, check_id, is_loopback, normalize_pod
 from liveagent_cli.flows.context import Context
+from liveagent_cli.flows.deadline import Deadline, give_up_seconds
+from liveagent_cli.flows.retry import retrying
 
 RETIREMENT = (
     "Salesforce scheduled legacy Chat (this API) for retirement on 2026-02-14; a production pod may no longer "
@@ -35,6 +38,14 @@ class Check:
         if self.error is not None:
             out["exit_code"] = int(self.error.code)
         return out
+
+
+def verdict(checks: list[Check]) -> LiveAgentError | None:
+    """The error doctor ends with: the first failed check's (4 unreachable, 3 wrong settings), else None."""
+    failed = next((c for c in checks if c.status == "fail"), None)
+    if failed is None:
+        return None
+    return failed.error or ConfigError(failed.detail)
 
 
 def run_doctor(ctx: Context, prechat_file: Path | None) -> list[Check]:
@@ -91,7 +102,11 @@ def _network_checks(ctx: Context, pod: str, api_version: str, ids: dict[str, str
     org, deployment, button = ids["org_id"], ids["deployment_id"], ids["button_id"]
     checks: list[Check] = []
     try:
-        settings = client.visitor_settings(org, deployment, [button], timeout=15)
+        settings = retrying(
+            lambda timeout: client.visitor_settings(org, deployment, [button], timeout=timeout),
+            Deadline(give_up_seconds(ctx.environ)),
+            ctx.out.note,
+        )
     except SwitchServerError as exc:
         return [Check("switch server", "fail", f"{exc.message}", ConfigError(exc.message, hint=exc.hint))]
     except NetworkError as exc:
@@ -111,7 +126,11 @@ def _network_checks(ctx: Context, pod: str, api_version: str, ids: dict[str, str
     else:
         checks.append(Check("settings", "warn", f"Visitor/Settings does not list button {button}: check the id"))
     try:
-        results = client.availability(org, deployment, [button], timeout=15)
+        results = retrying(
+            lambda timeout: client.availability(org, deployment, [button], timeout=timeout),
+            Deadline(give_up_seconds(ctx.environ)),
+            ctx.out.note,
+        )
     except LiveAgentError as exc:
         checks.append(Check("availability", "fail", exc.message, exc))
         return checks
