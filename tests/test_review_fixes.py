@@ -18,7 +18,7 @@ def test_usage_errors_are_one_line_and_a_hint(cli: Cli) -> None:
     run = cli("send")
     assert run.code == 2
     assert run.stderr.splitlines() == ["error: Missing argument 'TEXT'.", "hint: see `liveagent send --help`"]
-    assert cli("poll", "--bogus").stderr.startswith("error: No such option: --bogus")
+    assert cli("poll", "--bogus").stderr.startswith("error: unknown option --bogus")
 
 
 def test_an_argument_that_is_not_utf8_is_a_usage_error(cli: Cli, sandbox: Sandbox) -> None:

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from liveagent_cli import __version__
 from liveagent_cli.cli.environment import Environment, current, using
+
+if TYPE_CHECKING:
+    from typer._click.exceptions import UsageError as ClickUsageError
 
 # command name -> module under liveagent_cli.cli; groups (with subcommands) are added whole
 COMMANDS: dict[str, str] = {
@@ -117,10 +120,8 @@ def _run(args: list[str], env: Environment) -> int:
         exc.show()  # `liveagent` (or a group) alone: the help, as a usage error
         return 2
     except UsageError as exc:  # the contract's shape: one line naming the problem, then a hint
-        command = " ".join(
-            ["liveagent", *([exc.ctx.command_path.split(" ", 1)[1]] if exc.ctx and " " in exc.ctx.command_path else [])]
-        )
-        env.stderr.write(f"error: {exc.format_message()}\nhint: see `{command} --help`\n")
+        message, hint = usage_words(exc, args)
+        env.stderr.write(f"error: {message}\nhint: {hint}\n")
         return 2
     except ClickException as exc:
         env.stderr.write(f"error: {exc.format_message()}\n")
@@ -131,3 +132,62 @@ def _run(args: list[str], env: Environment) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return result if isinstance(result, int) else 0
+
+
+def usage_words(exc: ClickUsageError, args: list[str]) -> tuple[str, str]:
+    """Click's usage error in plain words, and the hint: `--timeout: 'abc' is not a number of seconds`; text
+    that starts with a dash is told to come after `--`."""
+    import re
+    import shlex
+
+    from typer._click.exceptions import BadParameter, NoSuchOption
+
+    ctx = exc.ctx
+    named = _command_name(args)
+    path = ctx.command_path.split(" ", 1)[1] if ctx and " " in ctx.command_path else ""
+    path = path or (named if named in COMMANDS else "") or ""
+    command = " ".join(["liveagent", *([path] if path else [])])
+    hint = f"see `{command} --help`"
+    if isinstance(exc, NoSuchOption):
+        at = next((i for i, a in enumerate(args) if a.startswith(exc.option_name)), len(args))
+        token = args[at] if at < len(args) else exc.option_name
+        takes_text = ctx is not None and any(p.param_type_name == "argument" for p in ctx.command.params)
+        if takes_text and (any(c.isspace() for c in token) or not re.match(r"^--?[A-Za-z]", token)):
+            text = " ".join(args[at:]) or token
+            return (
+                f"{token!r} reads as an option",
+                f"text that starts with a dash goes after --: `{command} -- {shlex.quote(text)}`",
+            )
+        near = f" (did you mean {' or '.join(sorted(exc.possibilities))}?)" if exc.possibilities else ""
+        return f"unknown option {exc.option_name}{near}", hint
+    if isinstance(exc, BadParameter) and exc.param is not None:
+        number = _number_words(exc)
+        if number:
+            return number, hint
+    return exc.format_message(), hint
+
+
+def _number_words(exc: Any) -> str | None:
+    """A number option given something else, or a number out of its range; None for any other bad value."""
+    import re
+
+    param, kind = exc.param, getattr(exc.param.type, "name", "")
+    if kind not in ("float", "float range", "int", "int range"):
+        return None
+    name = max(param.opts, key=len) if param.opts else (param.metavar or param.name or "value")
+    unit = "a number of seconds" if param.metavar == "SECONDS" else "a number"
+    unit = "a whole number" if kind.startswith("int") and unit == "a number" else unit
+    bad = re.match(r"^('.*') is not a valid", exc.message)
+    if bad:
+        return f"{name}: {bad.group(1)} is not {unit}"
+    out = re.match(r"^(\S+) is not in the range", exc.message)
+    low, high = getattr(param.type, "min", None), getattr(param.type, "max", None)
+    if out and (low is not None or high is not None):
+        if high is None:
+            bound = f"{low:g} or more"
+        elif low is None:
+            bound = f"{high:g} or less"
+        else:
+            bound = f"from {low:g} to {high:g}"
+        return f"{name} must be {bound}, not {out.group(1)}"
+    return None
