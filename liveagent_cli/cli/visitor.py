@@ -103,14 +103,22 @@ def send_cmd(
 def end_cmd(
     ctx: Context,
     reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="ChatEnd reason")] = "client",
+    local: Annotated[
+        bool, typer.Option("--local", help="forget the session here without telling the pod (a pod gone for good)")
+    ] = False,
 ) -> None:
     """End the chat (POST Chasitor/ChatEnd) and forget the session."""
     from liveagent_cli.flows.steps import end_chat
 
     if not reason.strip():
         raise UsageError("--reason is empty", hint="the pod expects a reason such as client")
-    state, was_open = end_chat(ctx, reason)
-    if ctx.out.json_mode:
+    state, was_open = end_chat(ctx, reason, local=local)
+    if local:
+        if ctx.out.json_mode:
+            ctx.out.data({"ended": False, "local": True, "session": ctx.store.name, "was_open": was_open})
+        else:
+            ctx.out.note("session forgotten here; the pod was not told (a chat still open there times out)")
+    elif ctx.out.json_mode:
         ctx.out.data({"ended": True, "session": ctx.store.name, "was_open": was_open, "reason": reason})
     elif was_open:
         ctx.out.note("chat ended; session forgotten")

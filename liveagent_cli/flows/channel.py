@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from liveagent_cli.core.errors import (
     DuplicatePollError,
@@ -38,17 +38,16 @@ from liveagent_cli.core.messages import MessageType, count_visitor_entries
 from liveagent_cli.core.state import ChatPhase, SessionState
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.deadline import Deadline, give_up_seconds
+from liveagent_cli.flows.retry import DEFINITE, POST_TIMEOUT, Retries, retrying
 
 if TYPE_CHECKING:
     from liveagent_cli.core.client import Batch, LiveAgentClient
 
-POST_TIMEOUT = 30.0
 POLL_MARGIN = 5.0  # seconds beyond clientPollTimeout before a held poll counts as lost
 RESYNC_WAIT_STEP = 0.05
 MAX_RECONNECTS_PER_STEP = 10
 
 Send = Callable[["LiveAgentClient", int, float], None]
-T = TypeVar("T")
 SENT, MOVED, MOVED_UNSURE = "sent", "moved", "moved-unsure"
 
 
@@ -63,31 +62,6 @@ def live_state(ctx: Context) -> SessionState:
             hint="start a new chat with `liveagent session`, or clear this one with `liveagent end`",
         )
     return state
-
-
-def backoff(attempt: int) -> float:
-    """Seconds before retry number `attempt` (0-based): at once first (a dropped connection is usually just
-    that), then 0.25 s doubling up to 4 s."""
-    return 0.0 if attempt == 0 else float(min(0.25 * 2 ** (attempt - 1), 4.0))
-
-
-def retrying(
-    call: Callable[[float], T], deadline: Deadline, retry_on: tuple[type[LiveAgentError], ...] = (NetworkError,)
-) -> T:
-    """`call(timeout)` until it answers, backing off, re-raising once `deadline` has passed.
-
-    For idempotent requests (SessionId, ReconnectSession, ChasitorResyncState); the POSTs that carry a sequence
-    number and the long poll have rules of their own.
-    """
-    attempt = 0
-    while True:
-        try:
-            return call(deadline.cap(POST_TIMEOUT))
-        except retry_on:
-            if deadline.expired():
-                raise
-            time.sleep(backoff(attempt))
-            attempt += 1
 
 
 class Channel:
@@ -148,17 +122,14 @@ class Channel:
         state.sequence += 1
         self.store.save(state)
         self.adopt(state)
-        attempt, resynced_409, answer_lost = 0, False, False
+        retries, resynced_409, answer_lost = Retries(deadline, self.ctx.out.note), False, False
         while True:
             try:
                 send(self.client, state.sequence, deadline.cap(POST_TIMEOUT))
                 return SENT
-            except NetworkError:
-                if deadline.expired():
-                    raise
+            except NetworkError as exc:
                 answer_lost = True
-                time.sleep(backoff(attempt))
-                attempt += 1
+                retries.after(exc)
             except OutOfSyncError as exc:
                 if exc.actual >= exc.sent:
                     # the pod already has this one (its first answer was lost): carry on from where it is
@@ -180,7 +151,7 @@ class Channel:
                     continue
                 return MOVED_UNSURE if answer_lost else MOVED
             except SessionGoneError as exc:
-                self.mark_ended(state, exc.message)
+                self.mark_ended(state, exc.reason)
                 raise
 
     # -- reconnect and resync -------------------------------------------------------------------------------
@@ -193,6 +164,7 @@ class Channel:
         token, reset = retrying(
             lambda timeout: self.client.reconnect_session(state.offset, timeout=timeout),
             deadline,
+            self.ctx.out.note,
             retry_on=(NetworkError, PodMovedError),
         )
         state.affinity = token
@@ -214,6 +186,7 @@ class Channel:
             retrying(
                 lambda timeout: self.client.chasitor_resync_state(state.org_id, timeout=timeout),
                 Deadline(self.give_up),
+                self.ctx.out.note,
             )
         except LiveAgentError as exc:
             self.ctx.out.warn(f"ChasitorResyncState failed ({exc.message}); carrying on")
@@ -234,19 +207,26 @@ class Channel:
         self.store.update(lambda s: setattr(s, "resync_pending", False))
 
     def _resync_by_peeking(self, deadline: Deadline) -> None:
-        """Poll once without storing the ack, so the next `poll` still sees everything, then resync."""
+        """Poll once without storing the ack, so the next `poll` still sees everything, then resync.
+
+        A peek that gets no answer is retried like any request; when the step's budget runs out its error is
+        the step's, so the cause is named (not taken for one more move of the session).
+        """
         state = self.store.load()
         if not state.resync_pending:
             return
         self.adopt(state)
-        try:
-            batch = self.client.messages(state.ack, timeout=deadline.cap(state.client_poll_timeout + POLL_MARGIN))
-        except PodMovedError:
-            with self.store.lock():
-                self.reconnect_locked(self.store.load(), deadline)
-            return
-        except NetworkError:
-            return
+        retries = Retries(deadline, self.ctx.out.note)
+        while True:
+            try:
+                batch = self.client.messages(state.ack, timeout=deadline.cap(state.client_poll_timeout + POLL_MARGIN))
+                break
+            except PodMovedError:
+                with self.store.lock():
+                    self.reconnect_locked(self.store.load(), deadline)
+                return
+            except NetworkError as exc:
+                retries.after(exc)
         with self.store.lock():
             state = self.store.load()
             for item in batch.messages if batch is not None else []:
@@ -266,27 +246,30 @@ class Channel:
         if self.state.connection_timeout_ms:
             budget = min(budget, self.state.connection_timeout_ms / 1000)
         silence = Deadline(budget).earliest(deadline)
-        attempt = 0
+        retries = Retries(silence, self.ctx.out.note)
         while True:
             hold = silence.cap(self.state.client_poll_timeout + POLL_MARGIN)
             try:
                 self.polled_with = self.client.affinity or ""
                 return self.client.messages(self.state.ack, timeout=hold)
-            except NetworkError:
+            except NetworkError as exc:
                 if deadline.expired():
                     return None
-                if silence.expired():
+                try:
+                    retries.after(exc)
+                except NetworkError as final:
+                    if silence is deadline and final.failure not in DEFINITE:
+                        return None  # the caller's own deadline came first: it ends the wait, not the silence
                     raise
-                time.sleep(min(backoff(attempt), max(0.0, silence.remaining() or 0.0)))
-                attempt += 1
             except PodMovedError:
                 with self.store.lock():
                     self.reconnect_locked(self.store.load(), Deadline(self.give_up))
                 silence = Deadline(budget).earliest(deadline)
+                retries = Retries(silence, self.ctx.out.note)
             except (SessionGoneError, DuplicatePollError) as exc:
                 with self.store.lock():
                     if self.store.exists():
-                        self.mark_ended(self.store.load(), exc.message)
+                        self.mark_ended(self.store.load(), exc.reason)
                 raise
 
     def check_same_session(self, fresh: SessionState) -> None:

@@ -28,6 +28,7 @@ class Deadline:
     """A point in time (or none); `cap` shortens a per-request timeout so the whole step keeps its budget."""
 
     def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds  # the whole budget, for messages such as "no answer in 60 s"
         self.end = None if seconds is None else time.monotonic() + seconds
 
     def remaining(self) -> float | None:

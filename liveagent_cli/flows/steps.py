@@ -9,13 +9,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from liveagent_cli.core.errors import SessionGoneError, UsageError
+from liveagent_cli.core.errors import NetworkError, SessionGoneError, UsageError
 from liveagent_cli.core.settings import check_api_version, check_id, normalize_pod
 from liveagent_cli.core.state import ChatPhase, SessionState
-from liveagent_cli.flows.channel import POST_TIMEOUT, Channel, retrying
+from liveagent_cli.flows.channel import Channel
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.deadline import Deadline, give_up_seconds
 from liveagent_cli.flows.describe import age
+from liveagent_cli.flows.retry import retrying
 
 if TYPE_CHECKING:
     from liveagent_cli.core.client import LiveAgentClient
@@ -34,7 +35,9 @@ def open_session(ctx: Context, *, replace: bool = False) -> SessionState:
                     hint="end it with `liveagent end`, pick another with --session NAME, or pass --replace",
                 )
         client = ctx.client(pod, api_version)
-        info = retrying(lambda timeout: client.session_id(timeout=timeout), Deadline(give_up_seconds(ctx.environ)))
+        info = retrying(
+            lambda timeout: client.session_id(timeout=timeout), Deadline(give_up_seconds(ctx.environ)), ctx.out.note
+        )
         ctx.out.redactor.add(info.key)
         now = time.time()
         state = SessionState(
@@ -111,24 +114,37 @@ def send_text(ctx: Context, text: str) -> SessionState:
     )
 
 
-def end_chat(ctx: Context, reason: str) -> tuple[SessionState, bool]:
+def end_chat(ctx: Context, reason: str, *, local: bool = False) -> tuple[SessionState, bool]:
     """POST Chasitor/ChatEnd (or DELETE the session when no chat was requested), then forget the state.
 
-    Returns the final state and whether the pod still knew the chat (False when it had already ended).
+    Returns the final state and whether the chat was still open (False when it had already ended). `local`
+    forgets the state without telling the pod: the way out when the pod is gone for good.
     """
     state = ctx.store.load()
     ctx.out.redactor.add(state.key)
     still_open = state.chat != ChatPhase.ENDED
-    if still_open:
+    if still_open and not local:
         try:
             channel = Channel(ctx)
             if state.chat == ChatPhase.SESSION:
                 with ctx.store.lock():
-                    channel.client.delete_session(timeout=POST_TIMEOUT)
+                    # DELETE is idempotent: a repeat after a lost answer deletes nothing more
+                    retrying(
+                        lambda timeout: channel.client.delete_session(timeout=timeout),
+                        Deadline(channel.give_up),
+                        ctx.out.note,
+                    )
             else:
                 channel.post(lambda client, seq, timeout: client.chat_end(reason, seq, timeout))
         except SessionGoneError:
             still_open = False
+        except NetworkError as exc:
+            named = f" --session {ctx.store.name}" if ctx.store.name != "default" else ""
+            exc.hint = (
+                f"{exc.hint + '; ' if exc.hint else ''}if the pod is gone for good, "
+                f"`liveagent end --local{named}` forgets the session here without telling it"
+            )
+            raise
     with ctx.store.lock():
         ctx.store.delete()
     return state, still_open

@@ -13,8 +13,9 @@ from typing import Any
 
 from liveagent_cli.core.errors import ConfigError, UsageError
 from liveagent_cli.core.state import SessionState
-from liveagent_cli.flows.channel import POST_TIMEOUT, Channel
+from liveagent_cli.flows.channel import Channel
 from liveagent_cli.flows.context import Context
+from liveagent_cli.flows.retry import POST_TIMEOUT
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # Salesforce's limit for chat file transfer
 ALLOWED_TYPES = (

@@ -1,18 +1,25 @@
 """The Visitor resources: breadcrumbs, availability and the deployment's settings.
 
 They need no chat: Availability and Settings go out as bare visitor calls, a breadcrumb carries the stored
-session's key when there is one.
+session's key when there is one. All three are retried like SessionId when the network fails them: the GETs
+change nothing, and a breadcrumb only records where the visitor is, so a repeat (after an answer that was
+lost) records the same page again and nothing a chat shows depends on it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from liveagent_cli.core.errors import ConfigError, UsageError
 from liveagent_cli.core.messages import AvailabilityResult
 from liveagent_cli.core.settings import check_api_version, check_id, normalize_pod
-from liveagent_cli.flows.channel import POST_TIMEOUT, Channel
+from liveagent_cli.flows.channel import Channel
 from liveagent_cli.flows.context import Context
+from liveagent_cli.flows.deadline import Deadline, give_up_seconds
+from liveagent_cli.flows.retry import retrying
+
+T = TypeVar("T")
 
 
 def breadcrumb(ctx: Context, location: str) -> None:
@@ -20,11 +27,10 @@ def breadcrumb(ctx: Context, location: str) -> None:
     if not location.strip():
         raise UsageError("the URL is empty", hint="liveagent breadcrumb https://example.com/pricing")
     if ctx.store.exists():
-        channel = Channel(ctx)
-        channel.client.breadcrumb(location, timeout=POST_TIMEOUT)
-        return
-    pod, api_version = _pod(ctx)
-    ctx.client(pod, api_version).breadcrumb(location, timeout=POST_TIMEOUT)
+        client = Channel(ctx).client
+    else:
+        client = ctx.client(*_pod(ctx))
+    _retrying(ctx, lambda timeout: client.breadcrumb(location, timeout=timeout))
 
 
 def availability(ctx: Context, extra_ids: list[str]) -> AvailabilityResult:
@@ -34,8 +40,9 @@ def availability(ctx: Context, extra_ids: list[str]) -> AvailabilityResult:
     ids = [check_button_or_agent(i) for i in extra_ids] or [
         check_id("button_id", str(ctx.settings.require("button_id")))
     ]
+    client = ctx.client(pod, api_version)
     return AvailabilityResult.read(
-        ctx.client(pod, api_version).availability(org, deployment, ids, timeout=POST_TIMEOUT)
+        _retrying(ctx, lambda timeout: client.availability(org, deployment, ids, timeout=timeout))
     )
 
 
@@ -45,7 +52,8 @@ def visitor_settings(ctx: Context, extra_ids: list[str]) -> dict[str, Any]:
     ids = [check_button_or_agent(i) for i in extra_ids]
     if not ids and ctx.settings.get("button_id"):
         ids = [check_id("button_id", str(ctx.settings.get("button_id")))]
-    return ctx.client(pod, api_version).visitor_settings(org, deployment, ids, timeout=POST_TIMEOUT)
+    client = ctx.client(pod, api_version)
+    return _retrying(ctx, lambda timeout: client.visitor_settings(org, deployment, ids, timeout=timeout))
 
 
 def check_button_or_agent(value: str) -> str:
@@ -55,6 +63,10 @@ def check_button_or_agent(value: str) -> str:
             raise ConfigError(f"agent id {value!r} is not a valid Salesforce id")
         return value
     return check_id("button_id", value)
+
+
+def _retrying(ctx: Context, call: Callable[[float], T]) -> T:
+    return retrying(call, Deadline(give_up_seconds(ctx.environ)), ctx.out.note)
 
 
 def _pod(ctx: Context) -> tuple[str, str]:
