@@ -39,7 +39,7 @@ from liveagent_cli.sandbox.gateway import Gateway, segments_below
 from liveagent_cli.sandbox.http.server import DEFAULT_MAX_BODY, HTTPServer, Request, Response, error_response
 from liveagent_cli.sandbox.keys import redact_path
 from liveagent_cli.sandbox.liveagent.agentchat import LiveAgentChat
-from liveagent_cli.sandbox.liveagent.pod import Pod, PodSettings
+from liveagent_cli.sandbox.liveagent.pod import BREADCRUMB_KEY_CHOICES, PROFILES, Pod, PodSettings
 from liveagent_cli.sandbox.model.errors import BadRequest
 from liveagent_cli.sandbox.wirelog import WireLog
 
@@ -72,6 +72,25 @@ class SandboxConfig:
     max_body: int = DEFAULT_MAX_BODY  # request bodies over this many bytes get 413 (uploads: 25 MiB)
     faults: tuple[str, ...] = ()  # fault specs, KIND[:key=value,...]
     log_file: str | None = None  # one JSON line per exchange, keys redacted
+    # Where the reference is unsure how a pod behaves: `strict` takes the least forgiving choice of each
+    # (liveagent/pod.py PROFILES); a knob given here (not None) overrides the profile's choice.
+    strict: bool = False
+    redeliver: bool | None = None  # re-send un-acked messages until acked (forgiving: yes, strict: no)
+    duplicate_grace: float | None = None  # seconds to notice a held poll's client left (0.05; strict: 0, never)
+    breadcrumb_key: str | None = None  # a Breadcrumb's session key: "record" on that chat, or "ignore" (strict)
+
+    @property
+    def profile(self) -> str:
+        return "strict" if self.strict else "forgiving"
+
+    def choices(self) -> dict[str, Any]:
+        """The profile's choices with the knobs given here applied: redeliver, duplicate_grace, breadcrumb_key."""
+        chosen = dict(PROFILES[self.profile])
+        for name in chosen:
+            value = getattr(self, name)
+            if value is not None:
+                chosen[name] = value
+        return chosen
 
     def validate(self) -> None:
         """ValueError with a message fit for a user; the CLI turns it into a usage or configuration error."""
@@ -79,8 +98,7 @@ class SandboxConfig:
             raise ValueError("the sandbox needs a host to bind")
         if not self.allow_remote and not is_loopback(self.host):
             raise ValueError(
-                f"refusing to bind {self.host}: not a loopback address, and the sandbox has no "
-                "authentication (allow it explicitly with allow_remote)"
+                f"refusing to bind {self.host}: not a loopback address, and the sandbox has no authentication"
             )
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port {self.port} is out of range (0-65535)")
@@ -92,9 +110,19 @@ class SandboxConfig:
             raise ValueError("connection_timeout must be a positive number of seconds")
         if self.max_body < 0:
             raise ValueError("max_body must be 0 or more")
+        grace = self.duplicate_grace
+        if grace is not None and not (math.isfinite(grace) and 0 <= grace <= 10):
+            raise ValueError("duplicate_grace must be a number of seconds from 0 to 10")
+        if self.breadcrumb_key is not None and self.breadcrumb_key not in BREADCRUMB_KEY_CHOICES:
+            raise ValueError(f"breadcrumb_key must be one of: {', '.join(BREADCRUMB_KEY_CHOICES)}")
         for spec in self.faults:
             parse_fault(spec)
         agent_spec(self.agent, accept_after=self.accept_after)
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.title() for word in rest)
 
 
 def _url(host: str, port: int) -> str:
@@ -109,7 +137,9 @@ class _Runtime:
         self.agent = config.agent
         self.accept_after = config.accept_after
         spec = agent_spec(config.agent, accept_after=config.accept_after)
-        settings = PodSettings(poll_hold=config.poll_hold, connection_timeout=config.connection_timeout)
+        settings = PodSettings(
+            poll_hold=config.poll_hold, connection_timeout=config.connection_timeout, **config.choices()
+        )
         self.pod = Pod(settings, spec, LiveAgentChat, seed=config.seed)
         self.faults = Faults(config.seed)
         for fault in config.faults:
@@ -192,6 +222,8 @@ class _Runtime:
             "acceptAfter": self.accept_after,
             "pollHold": self.config.poll_hold,
             "connectionTimeout": self.config.connection_timeout,
+            "profile": self.config.profile,
+            "choices": {_camel(k): v for k, v in self.config.choices().items()},
             "seed": self.config.seed,
             "log": self.config.log_file,
             "uptime": round(time.monotonic() - self.started, 3),

@@ -287,9 +287,10 @@ class ChatAPI:
 
     async def breadcrumb(self, request: Request, extra: list[str], ex: RequestNotes) -> Response:
         key = request.headers.get(SESSION_KEY)
-        session = self.pod.lookup(key)
+        ex.key = key  # redacted from the log whether or not the pod reads it
+        session = self.pod.breadcrumb_session(key)
         if session is not None:
-            ex.chat_id, ex.key = session.id, key
+            ex.chat_id = session.id
         return await self.visitor.breadcrumb(request, key)
 
 

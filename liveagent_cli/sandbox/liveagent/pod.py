@@ -11,7 +11,8 @@ Rules implemented here:
   N = last+1 is processed; N = last is a duplicate (200, not processed); anything else is 409 `Out of sync
   Ack. Expected N. Actual last`. No header: processed. A POST that fails does not use up its number.
 - a second long poll while one is held: both get 409, the chat ends (`duplicatePoll`), the session goes.
-  A held poll whose client disconnected does not count (it gets a short grace to be noticed).
+  A held poll whose client disconnected does not count (it gets a short grace to be noticed), unless
+  `duplicate_grace` is 0: then the pod never sees a held poll's client leave, as behind a load balancer.
 - the pod moving a session (a `503` fault): its token rotates and every request but ReconnectSession gets
   503 until the visitor reconnects; ReconnectSession answers the current token (resetSequence true after a
   move); with no 503 before it, 405, except a retry of a ReconnectSession whose answer was lost (no request
@@ -59,6 +60,15 @@ log = logging.getLogger("liveagent_cli.sandbox.liveagent.pod")
 _SERVER_SUFFIX = "1fa0"
 
 
+# Where the reference leaves the pod's behaviour open, the sandbox's choice (README: "forgiving") and the
+# least forgiving one (`--strict`), which a client should survive too. Each can also be set on its own.
+PROFILES: dict[str, dict[str, Any]] = {
+    "forgiving": {"redeliver": True, "duplicate_grace": 0.05, "breadcrumb_key": "record"},
+    "strict": {"redeliver": False, "duplicate_grace": 0.0, "breadcrumb_key": "ignore"},
+}
+BREADCRUMB_KEY_CHOICES = ("record", "ignore")
+
+
 @dataclass(frozen=True, slots=True)
 class PodSettings:
     poll_hold: float = 30.0
@@ -66,7 +76,10 @@ class PodSettings:
     tombstone_ttl: float = 60.0
     history_limit: int = 1000
     events_limit: int = 10_000
-    duplicate_grace: float = 0.05  # time for a replaced poll's disconnect to be noticed before a 409
+    # the choices of PROFILES (defaults: forgiving)
+    redeliver: bool = True  # re-send what the visitor has not acked on every poll, until it is acked
+    duplicate_grace: float = 0.05  # time for a replaced poll's disconnect to be noticed before a 409; 0: never
+    breadcrumb_key: str = "record"  # a Breadcrumb with a live session's key: "record" it on that chat, "ignore"
 
     @property
     def client_poll_timeout(self) -> int:
@@ -129,6 +142,7 @@ class Pod:
         session = Session(
             sid, self._new_key(sid), self._new_affinity(), self.rng.randrange(10**8, 10**9), base_url, self._now()
         )
+        session.redeliver = self.settings.redeliver
         self._by_key[session.key] = session
         self._by_id[sid] = session
         return session
@@ -273,6 +287,10 @@ class Pod:
         session.record("visitor", "DeleteSession", {}, self.settings.events_limit)
         self._remove(session, by="visitor", reason="deleted")
 
+    def breadcrumb_session(self, key: str | None) -> Session | None:
+        """The chat a Breadcrumb is recorded on: the one its key names, unless keys are ignored there."""
+        return self.lookup(key) if self.settings.breadcrumb_key == "record" else None
+
     def breadcrumb(self, session: Session | None, location: str) -> None:
         """Visitor/Breadcrumb: recorded on the chat the key names, else in the pod-wide list."""
         entry = {"location": location, "at": int(time.time() * 1000)}
@@ -396,7 +414,9 @@ class Pod:
             return batch
         loop = asyncio.get_running_loop()
         wake: asyncio.Future[None] = loop.create_future()
-        gone = watch_disconnect() if watch_disconnect is not None else None
+        # duplicate_grace 0: the pod never learns that a held poll's client left (a load balancer in between)
+        sees_disconnect = watch_disconnect is not None and self.settings.duplicate_grace > 0
+        gone = watch_disconnect() if watch_disconnect is not None and sees_disconnect else None
         held = HeldPoll(wake, gone)
         session.held.append(held)
         timer = loop.call_later(self.settings.poll_hold, settle, wake)
@@ -571,14 +591,16 @@ def _button_of(body: dict[str, Any]) -> str:
 def _transcript_entries(session: Session) -> list[dict[str, Any]]:
     """ChasitorSessionData.chatMessages: the chat so far as TranscriptEntry objects.
 
-    Agent messages the visitor has not acked are left out: they follow ChasitorSessionData in the same
-    batch, and a client that rebuilds its transcript from chatMessages would otherwise show them twice.
+    Agent messages that follow ChasitorSessionData in the same batch (those not acked, or without
+    re-delivery those not yet handed out) are left out: a client that rebuilds its transcript from
+    chatMessages would otherwise show them twice.
     """
     entries: list[dict[str, Any]] = []
+    follow = session.acked if session.redeliver else session.delivered
     for event in session.events:
         if event.type not in ("ChatMessage", "ChatTransferred") or event.sender == "sandbox":
             continue
-        if event.n is not None and event.n > session.acked:
+        if event.n is not None and event.n > follow:
             continue
         data = event.data
         if event.sender == "visitor":

@@ -6,6 +6,8 @@ sessions (queues, expiry, duplicate polls). Choices where the API reference is s
 - Each message queued for the visitor gets a per-session number n = 1, 2, 3...; a poll answers every
   message with n > ack, `sequence` = the highest n in the batch, so a batch is re-delivered until acked.
   `offset` = a random per-session base + that n, so ReconnectSession can map it back to a message.
+  With `redeliver` off (the strict profile), a message goes out once: what a poll handed out counts as
+  acked, whether its answer arrived or not.
 - `ack` absent or negative means "no ack information": deliver what was not yet delivered, and count what
   was delivered as acked. Acks never move backwards; an ack above the last message acks everything.
 - After a ReconnectSession the next batch starts with `ChasitorSessionData` (the `resync` slot, numbered
@@ -106,6 +108,7 @@ class Session:
     next_n: int = 1
     acked: int = 0
     delivered: int = 0
+    redeliver: bool = True  # False: each message is handed out once, acked or not (PodSettings.redeliver)
     # the chat
     init: dict[str, Any] | None = None
     visitor_name: str = ""
@@ -165,7 +168,8 @@ class Session:
         """ChasitorSessionData: delivered first in the next batch, ahead of what is not yet acked."""
         out, body = self._outbound("ChasitorSessionData", message)
         self.resync = out
-        self.delivered = self.acked  # even a client without acks gets the unacked messages again
+        if self.redeliver:
+            self.delivered = self.acked  # even a client without acks gets the unacked messages again
         self.wake()
         return out, body
 
@@ -187,7 +191,11 @@ class Session:
         """Apply an ack and return what the visitor has not acked (or, without ack, not yet received).
 
         `commit=False` leaves the batch counted as undelivered: its answer is about to be lost (a fault).
+        Without `redeliver`, what was handed out before is gone, and a lost answer loses its batch too.
         """
+        if not self.redeliver:
+            self.acknowledge(max(self.delivered, ack or 0))
+            commit = True
         self.acknowledge(max(self.acked, self.delivered) if ack is None else ack)
         if self.resync is None and not self.outbox:
             return []

@@ -6,7 +6,8 @@ silent: list parameters (`Availability.ids`, `Settings.buttonIds`) are read as `
 shares the sandbox's one agent, so they are all available unless the agent is `busy`; `isAvailable` is
 left out when false, as real pods do; `estimatedWaitTime` comes only when asked for (`...needEstimated
 WaitTime=1`) and is -1 when unknown. A Breadcrumb carrying a live session's key is recorded on that chat
-(and shown to a scripted agent); without one it goes to the pod-wide list (`GET /_sandbox/breadcrumbs`).
+(and shown to a scripted agent), unless the pod ignores such keys (`breadcrumb_key = "ignore"`, the strict
+profile); otherwise it goes to the pod-wide list (`GET /_sandbox/breadcrumbs`).
 """
 
 from __future__ import annotations
@@ -88,5 +89,5 @@ class VisitorAPI:
         location = body.get("location")
         if not isinstance(location, str) or not location:
             raise BadRequest("Breadcrumb needs a non-empty string `location`")
-        self.pod.breadcrumb(self.pod.lookup(key), location)
+        self.pod.breadcrumb(self.pod.breadcrumb_session(key), location)
         return text_response(200, "OK")
