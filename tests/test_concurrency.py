@@ -102,6 +102,9 @@ def test_kill_9_of_a_follower_loses_no_agent_message(cli: Cli, sandbox: Sandbox)
     for i in range(5, 10):  # queued while the follower is being killed
         sandbox.agent_action(chat_id, "say", text=f"m{i}")
     os.kill(follower.proc.pid, signal.SIGKILL)
+    while (item := follower.next()) is not None:  # what it printed before it died reached the user
+        if item["type"] == "ChatMessage":
+            seen.append(item["message"]["text"])
     follower.wait()
     sandbox.agent_action(chat_id, "end")
     again = Follower(cli)
