@@ -4,7 +4,10 @@ an unwritable state folder. Exit codes, messages and the number of attempts the 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pytest
 
 from liveagent_cli.sandbox import Sandbox
 from tests.badpod import RawPod, silent_pod
-from tests.conftest import Cli
+from tests.conftest import LIVEAGENT, Cli
 
 
 def _error(stderr: str) -> str:
@@ -195,7 +198,39 @@ def test_after_a_403_the_reason_is_short_and_never_nested(cli: Cli, sandbox: San
     assert json.loads(cli("status", "--json").stdout)["ended_reason"] == "403: expired or ended on the pod"
 
 
-# -- QA2-11: configuration the user has to fix (a separate process: requests reads its environment) -------------
+# -- QA2-10, QA2-11: configuration the user has to fix (separate processes: a mount namespace, requests' env) -----
+
+
+def _can_mount_read_only() -> str:
+    """Why a read-only bind mount cannot be made here, or '' when it can (root and unshare -m)."""
+    if shutil.which("unshare") is None:
+        return "unshare is not installed"
+    if os.geteuid() != 0:
+        return "a read-only bind mount needs root (chmod does not stop root, so it cannot stand in)"
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    return "" if probe.returncode == 0 else "unshare -m is not permitted here"
+
+
+@pytest.mark.process
+def test_a_read_only_state_folder_is_a_configuration_error(cli: Cli, isolated_env: Path) -> None:
+    reason = _can_mount_read_only()
+    if reason:
+        pytest.skip(reason)
+    cli.established()
+    folder = isolated_env / "state"
+    read_only = 'mount --bind "$D" "$D" && mount -o remount,bind,ro "$D" && exec "$@"'
+    for args in (["send", "hi"], ["poll", "--timeout", "1"], ["end"], ["session", "--session", "other"]):
+        proc = subprocess.run(
+            ["unshare", "-m", "sh", "-c", read_only, "sh", LIVEAGENT, *args],
+            capture_output=True,
+            text=True,
+            env=cli.env(D=str(folder)),
+            timeout=60,
+        )
+        assert proc.returncode == 3, (args, proc.stderr)
+        assert _error(proc.stderr) == f"state folder {folder} is not writable: read-only file system", args
+        assert "LIVEAGENT_STATE_DIR" in _hint(proc.stderr)
+    assert cli("status").code == 0, "the session is still there"
 
 
 @pytest.mark.process

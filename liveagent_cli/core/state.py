@@ -157,7 +157,10 @@ class StateStore:
         """
         self._ensure_dir()
         lock_path = self.directory / f"{self.name}.{kind}.lock"
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise self._unwritable(exc) from None
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
@@ -204,16 +207,21 @@ class StateStore:
         self._ensure_dir()
         state.updated_at = time.time()
         payload = _HEADER + tomli_w.dumps({"schema": SCHEMA, "session": state.to_toml()})
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.name}.", suffix=".tmp", dir=self.directory)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.name}.", suffix=".tmp", dir=self.directory)
+        except OSError as exc:
+            raise self._unwritable(exc) from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(payload)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise self._unwritable(exc) from None
             raise
         _fsync_dir(self.directory)
 
@@ -226,9 +234,21 @@ class StateStore:
             return state
 
     def delete(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        try:
             self.path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise self._unwritable(exc) from None
         _fsync_dir(self.directory)
+
+    def _unwritable(self, exc: OSError) -> StateError:
+        """A lock or state file the folder will not take (read-only, not ours, full): a configuration error."""
+        words = exc.strerror or str(exc)
+        return StateError(
+            f"state folder {self.directory} is not writable: {words[:1].lower()}{words[1:]}",
+            hint="point LIVEAGENT_STATE_DIR at a folder you can write",
+        )
 
     def _ensure_dir(self) -> None:
         """Create the folder 0700; a folder the user made already is theirs and is left as it is."""
