@@ -122,3 +122,12 @@ def test_a_ca_bundle_that_does_not_exist_is_a_configuration_error(monkeypatch: p
         client.session_id(timeout=1)
     assert caught.value.message == "REQUESTS_CA_BUNDLE names a file that does not exist: /nonexistent.pem"
     assert "REQUESTS_CA_BUNDLE" in (caught.value.hint or "")
+
+
+def test_a_proxy_that_refuses_is_named_as_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NO_PROXY", "no_proxy", "http_proxy", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_free_port()}")
+    error = _fails("http://pod.example/chat/rest/")
+    assert error.message == "cannot reach pod.example: connection refused (through the proxy)"
+    assert "HTTP_PROXY" in (error.hint or "")

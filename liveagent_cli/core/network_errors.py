@@ -35,8 +35,10 @@ def network_error(exc: BaseException, url: str, timeout: float) -> NetworkError:
     where = f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
     inner = innermost(exc)
     failure, message, hint = _describe(inner, host, where, timeout)
-    if failure is NetworkFailure.OTHER and _is_timeout(exc):
+    if failure is NetworkFailure.OTHER and _is_a(exc, "Timeout"):
         failure, message, hint = _timed_out(host, timeout)
+    if _is_a(exc, "ProxyError"):  # the words are the proxy's, not the pod's
+        message, hint = f"{message} (through the proxy)", "check HTTPS_PROXY, HTTP_PROXY and NO_PROXY"
     return NetworkError(message, hint, failure=failure, host=host)
 
 
@@ -114,7 +116,8 @@ def _describe(inner: BaseException, host: str, where: str, timeout: float) -> tu
         )
     if isinstance(inner, TimeoutError):
         return _timed_out(host, timeout)
-    if isinstance(inner, OSError) and inner.strerror:
+    if isinstance(inner, OSError) and (inner.strerror or (len(inner.args) == 1 and isinstance(inner.args[0], str))):
+        # the OS's words, or a plain sentence such as a proxy's "Tunnel connection failed: 403 Forbidden"
         return NetworkFailure.OTHER, f"cannot reach {host}: {os_words(inner)}", _NETWORK_HINT
     return NetworkFailure.OTHER, f"the request to {host} failed ({type(inner).__name__})", _NETWORK_HINT
 
@@ -128,10 +131,12 @@ def timed_out_message(host: str, seconds: float) -> str:
     return f"no answer from {host} in {max(1, round(seconds))} s"
 
 
-def _is_timeout(exc: BaseException) -> bool:
+def _is_a(exc: BaseException, name: str) -> bool:
+    """Is `exc` one of requests' exceptions called `name` (Timeout, ProxyError)?"""
     import requests
 
-    return isinstance(exc, requests.exceptions.Timeout)
+    kind = getattr(requests.exceptions, name)
+    return isinstance(exc, kind)
 
 
 def _printable(raw: Any) -> str:
