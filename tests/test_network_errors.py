@@ -6,6 +6,8 @@ from __future__ import annotations
 import socket
 import ssl
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -131,3 +133,26 @@ def test_a_proxy_that_refuses_is_named_as_the_proxy(monkeypatch: pytest.MonkeyPa
     error = _fails("http://pod.example/chat/rest/")
     assert error.message == "cannot reach pod.example: connection refused (through the proxy)"
     assert "HTTP_PROXY" in (error.hint or "")
+
+
+def test_a_proxy_that_refuses_the_tunnel_keeps_its_own_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    class RefusingProxy(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_CONNECT(self) -> None:  # noqa: N802 - http.server's naming
+            self.send_response(403)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), RefusingProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    for name in ("NO_PROXY", "no_proxy", "https_proxy", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+    try:
+        error = _fails("https://pod.example/chat/rest/")
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert error.message == "cannot reach pod.example: tunnel connection failed: 403 Forbidden (through the proxy)"
