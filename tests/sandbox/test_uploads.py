@@ -132,3 +132,11 @@ def test_uploads_are_journalled_without_their_bytes(
     entry = control.get("requests").json()["requests"][-1]
     assert (entry["path"], entry["status"], entry["chat"]) == ("/_upload/file", 200, visitor.info["id"])
     assert "secret-bytes" not in str(entry)
+
+
+def test_a_file_name_with_quotes_is_stored_as_the_visitor_named_it(visitor: Visitor, control: Control) -> None:
+    """requests (urllib3), like browsers, writes `"` in a form-data filename as %22; the servlet decodes it."""
+    transfer = _requested(visitor, control)
+    response = visitor.upload(transfer, b"%PDF", filename='a "q".pdf')
+    assert response.json()["name"] == 'a "q".pdf'
+    assert [f["name"] for f in control.chat(visitor.info["id"])["files"]] == ['a "q".pdf']

@@ -13,6 +13,7 @@ sha256}` on success.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage, Message
@@ -24,6 +25,9 @@ from liveagent_cli.sandbox.model.chat import ChatState
 from liveagent_cli.sandbox.model.errors import BadRequest, Forbidden, PodError, UnsupportedMediaType
 
 MAX_PARTS = 20
+# HTML's form-data encoding (browsers, urllib3 and so requests) writes `"`, CR and LF in a name as %22, %0D
+# and %0A, and nothing else; `filename*=` (RFC 5987) is percent-decoded by the header parser instead.
+_FORM_DATA_ESCAPE = re.compile(r"%(22|0[dD]|0[aA])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,8 @@ def _part(head: bytes, content: bytes) -> Part:
     assert isinstance(headers, EmailMessage)
     name = headers.get_param("name", header="content-disposition")
     filename = headers.get_filename()
+    if filename is not None and b"filename*" not in head.lower():
+        filename = _FORM_DATA_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), filename)
     content_type = headers.get_content_type() if "content-type" in headers else "application/octet-stream"
     return Part(name if isinstance(name, str) else None, filename, content_type, content)
 
