@@ -39,23 +39,21 @@ def segments_below(path: str, prefix: str) -> list[str]:
 
 
 class Gateway:
-    def __init__(self, pod: Pod, faults: Faults, wirelog: WireLog | None, fallback_url: str) -> None:
+    def __init__(self, pod: Pod, faults: Faults, wirelog: WireLog | None, public_url: str) -> None:
         self.pod = pod
         self.chat_api = ChatAPI(pod)
         self.faults = faults
         self.wirelog = wirelog
-        self.fallback_url = fallback_url  # when a client sends no Host header
+        # The base of the URLs handed out (the upload servlet's, SwitchServer's newUrl): the sandbox's own
+        # address or its --public-url, never the request's Host header, which any client can set.
+        self.public_url = public_url
         self.journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_SIZE)
-
-    def base_url(self, request: Request) -> str:
-        host = request.headers.get("host")
-        return f"http://{host}" if host else self.fallback_url
 
     def _journal(self, request: Request) -> dict[str, Any]:
         """Journal a request on arrival (a held poll shows up at once; its status is filled in when answered)."""
         entry: dict[str, Any] = {
             "at": int(time.time() * 1000),
-            "method": request.method,
+            "method": "HEAD" if request.head else request.method,
             "path": redact_path(request.path),
             "query": {name: values[-1] for name, values in request.query.items()},
             "headers": redact_headers(request.headers),
@@ -85,7 +83,7 @@ class Gateway:
         if self.wirelog is not None:
             query = {name: values[-1] for name, values in request.query.items()}
             self.wirelog.write(
-                method=request.method,
+                method="HEAD" if request.head else request.method,
                 path=request.path,
                 query=query,
                 headers=request.headers,
@@ -103,7 +101,7 @@ class Gateway:
     async def chat(self, request: Request, prefix: str) -> Response:
         started = time.monotonic()
         entry = self._journal(request)
-        ex = RequestNotes(self.base_url(request))
+        ex = RequestNotes(self.public_url)
         rule: FaultRule | None = None
         response: Response | None = None
         try:
@@ -167,7 +165,7 @@ class Gateway:
     async def upload(self, request: Request, segments: list[str]) -> Response:
         started = time.monotonic()
         entry = self._journal(request)
-        ex = RequestNotes(self.base_url(request))
+        ex = RequestNotes(self.public_url)
         response: Response | None = None
         try:
             response, ex.chat_id = await handle_upload(self.pod, request, segments)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from liveagent_cli import __version__
 from liveagent_cli.sandbox.agents.behaviours import agent_spec
@@ -37,7 +38,7 @@ from liveagent_cli.sandbox.defaults import (
 from liveagent_cli.sandbox.faults import FaultRule, Faults, parse_fault
 from liveagent_cli.sandbox.gateway import Gateway, segments_below
 from liveagent_cli.sandbox.http.server import DEFAULT_MAX_BODY, HTTPServer, Request, Response, error_response
-from liveagent_cli.sandbox.keys import redact_path
+from liveagent_cli.sandbox.keys import redact_path, redact_text
 from liveagent_cli.sandbox.liveagent.agentchat import LiveAgentChat
 from liveagent_cli.sandbox.liveagent.pod import BREADCRUMB_KEY_CHOICES, PROFILES, Pod, PodSettings
 from liveagent_cli.sandbox.model.errors import BadRequest
@@ -72,6 +73,7 @@ class SandboxConfig:
     max_body: int = DEFAULT_MAX_BODY  # request bodies over this many bytes get 413 (uploads: 25 MiB)
     faults: tuple[str, ...] = ()  # fault specs, KIND[:key=value,...]
     log_file: str | None = None  # one JSON line per exchange, keys redacted
+    public_url: str | None = None  # the sandbox's URL as clients reach it (behind a proxy): the URLs it hands out
     # Where the reference is unsure how a pod behaves: `strict` takes the least forgiving choice of each
     # (liveagent/pod.py PROFILES); a knob given here (not None) overrides the profile's choice.
     strict: bool = False
@@ -118,6 +120,15 @@ class SandboxConfig:
         for spec in self.faults:
             parse_fault(spec)
         agent_spec(self.agent, accept_after=self.accept_after)
+        if self.public_url is not None:
+            check_public_url(self.public_url)
+
+
+def check_public_url(url: str) -> None:
+    """ValueError unless `url` is an http(s) URL with a host and no query: the base of the URLs handed out."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"public_url {url!r} must be an http:// or https:// URL with a host, e.g. https://pod.example")
 
 
 def _camel(name: str) -> str:
@@ -147,10 +158,14 @@ class _Runtime:
         self.wirelog = WireLog(config.log_file) if config.log_file else None
         self.host = "127.0.0.1" if config.host.lower() == "localhost" else config.host
         self.port = config.port
-        self.gateway = Gateway(self.pod, self.faults, self.wirelog, _url(self.host, self.port))
+        self.gateway = Gateway(self.pod, self.faults, self.wirelog, self.public_url)
         self.control = ControlAPI(self.pod, self.faults, self._info, self.journal_list, self.configure, self.reset)
         self.http = HTTPServer(
-            self.handle, max_body=config.max_body, log_target=redact_path, body_limit=self._body_limit
+            self.handle,
+            max_body=config.max_body,
+            log_target=redact_path,
+            log_text=redact_text,
+            body_limit=self._body_limit,
         )
         self.started = time.monotonic()
 
@@ -161,6 +176,11 @@ class _Runtime:
     @property
     def pod_url(self) -> str:
         return self.url + CHAT_API_PREFIX
+
+    @property
+    def public_url(self) -> str:
+        """The base of the URLs the sandbox hands out: --public-url, else the address it is bound to."""
+        return self.config.public_url.rstrip("/") if self.config.public_url else self.url
 
     def _body_limit(self, path: str) -> int:
         return max(UPLOAD_MAX_BODY, self.config.max_body) if path.startswith(UPLOAD_PREFIX) else self.config.max_body
@@ -210,8 +230,7 @@ class _Runtime:
         return rule.view()
 
     def _info(self, request: Request) -> dict[str, Any]:
-        host_header = request.headers.get("host")
-        url = f"http://{host_header}" if host_header else self.url
+        url = self.public_url
         return {
             "service": "liveagent-sandbox",
             "version": __version__,
@@ -235,7 +254,7 @@ class _Runtime:
         try:
             await self.http.start(self.host, self.config.port)
             self.host, self.port = self.http.address
-            self.gateway.fallback_url = self.url
+            self.gateway.public_url = self.public_url
             sweeper = asyncio.create_task(self.pod.run_sweeper())
             try:
                 log.info("sandbox pod listening on %s (%s agent)", self.pod_url, self.config.agent)

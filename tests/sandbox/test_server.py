@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable
 
 import pytest
@@ -56,9 +55,9 @@ def test_start_stop_and_urls() -> None:
         assert sandbox.url == f"http://127.0.0.1:{sandbox.port}"
         assert sandbox.pod_url == f"http://127.0.0.1:{sandbox.port}/chat/rest/"
         assert requests.get(sandbox.url + "/_sandbox/health", timeout=5).json()["status"] == "ok"
-        started = time.monotonic()
-    assert time.monotonic() - started < 3
-    assert not sandbox.running
+    assert not sandbox.running  # stop() returned with the thread gone, not after its join timeout
+    with pytest.raises(requests.ConnectionError):
+        requests.get(sandbox.url + "/_sandbox/health", timeout=2)
     sandbox.stop()  # twice is fine
 
 

@@ -1,19 +1,31 @@
-"""A minimal asyncio HTTP/1.1 server: just enough HTTP for the sandbox pod, on one event loop.
+"""The sandbox's HTTP/1.1 server, on one event loop: h11 reads the requests, this module owns the sockets.
 
 Why not `http.server`: it spends a thread per connection, and the sandbox must hold a thousand long polls at
-once. Why not aiohttp: the sandbox adds no dependencies. What it does:
+once. Why not a framework (aiohttp, an ASGI server): a pod for tests must be able to process a request and
+lose its answer, answer late, cut an answer short and hold a request while watching for its client to
+leave, and frameworks hide the socket that takes. h11 (sans-IO, pure Python, no dependencies) parses and
+validates each request and decodes chunked bodies. The answers are written here: a status line and the
+few headers we choose, which is all an answer needs, costs a fifth of h11's writer (measured: it is on the
+path of every message of a thousand chats) and lets an answer be cut short. The rest:
 
-- request line, case-insensitive headers, query string, `Content-Length` bodies, keep-alive (HTTP/1.1 default,
-  `Connection: close` honoured, HTTP/1.0 only with `Connection: keep-alive`), `Expect: 100-continue`;
-- refuses what it does not speak, then closes the connection: chunked or other `Transfer-Encoding` →
-  411, head over `max_head` bytes or over `max_headers` lines → 431, body over `max_body` → 413, anything
-  malformed → 400 (binary junk such as a TLS handshake at once), HTTP/2+ → 505, a request not completed
-  within `request_timeout` → 408. After such a refusal it half-closes and drains what the client is still
-  sending (bounded), so the client reads the answer instead of a connection reset;
-- a handler exception becomes a 500 with a JSON body and one log line; the server keeps serving;
+- keep-alive (HTTP/1.1 by default, `Connection: close` honoured, HTTP/1.0 only with `Connection:
+  keep-alive`), `Expect: 100-continue`, request bodies with `Content-Length` or `Transfer-Encoding: chunked`, HEAD
+  wherever GET is (the handler sees GET, `Request.head` set; the answer goes without its body);
+- refuses what it does not speak, then closes the connection: malformed requests (a NUL or bare CR in a
+  header, a missing or repeated `Host` on HTTP/1.1, bad `Content-Length`, both `Content-Length` and
+  `Transfer-Encoding`, which RFC 9112 6.3 allows refusing) and binary junk such as a TLS handshake → 400 at
+  once; a head over `max_head` bytes or `max_headers` lines → 431; a body over the path's limit → 413; a
+  transfer coding other than chunked, or a method it does not implement → 501; HTTP/2+ → 505; an `Expect`
+  other than 100-continue → 417; a head not complete within `request_timeout`, or a body that stalls that
+  long → 408. After such a refusal it half-closes and drains what the client is still sending (bounded), so
+  the client reads the answer instead of a connection reset;
+- a handler exception becomes a 500 with a JSON body and one log line (the traceback only when the logger
+  is at DEBUG); the server keeps serving;
 - `Request.disconnected()` lets a handler that holds a request (the long poll) learn that the client went
-  away: it watches the socket for EOF only while asked, so ordinary requests pay nothing;
-- every response carries `Content-Length`, except 1xx, 204 and 304, which RFC 9110 forbids it on.
+  away: it reads ahead only while asked, keeping what a pipelining client sends for the next request;
+- `Response.drop` closes (or resets) the connection without an answer, `Response.cut_at` closes it part-way
+  through the answer: the failures a test pod injects;
+- every response carries `Content-Length`, except 204 and 304, which RFC 9110 forbids it on.
 """
 
 from __future__ import annotations
@@ -23,13 +35,21 @@ import contextlib
 import email.utils
 import json
 import logging
+import os
 import re
+import socket
+import struct
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote
+
+import h11
+
+from liveagent_cli.sandbox.http.listener import Listener, bind, raise_open_file_limit
 
 log = logging.getLogger("liveagent_cli.sandbox.http.server")
 
@@ -39,12 +59,13 @@ DEFAULT_MAX_HEADERS = 100
 DEFAULT_KEEPALIVE_TIMEOUT = 120.0
 DEFAULT_REQUEST_TIMEOUT = 30.0
 
+# RFC 9110 methods this server routes to its handler; CONNECT and TRACE (and anything else) get 501.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 _READ_CHUNK = 64 * 1024
+_READ_AHEAD_MAX = 1 << 20  # bytes kept from a client pipelining while its request is held
 _LINGER_SECONDS = 2.0
 _LINGER_MAX_BYTES = 16 << 20
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-_VERSION = re.compile(r"HTTP/(\d)\.(\d)\Z")
-_DIGITS = re.compile(r"[0-9]{1,18}\Z")
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f-\xff]")
 _ABSOLUTE_FORM = re.compile(r"https?://[^/?#]*", re.IGNORECASE)
 _BAD_LINE_BYTES = re.compile(rb"[^\x20-\x7e\r]")
@@ -62,13 +83,13 @@ class HTTPError(Exception):
         self.discard = discard  # body bytes the client is still expected to send; drained before closing
 
 
-class _Abandoned(Exception):
-    """The client closed the connection in the middle of a request: nothing to answer."""
-
-
 @dataclass(slots=True, eq=False)
 class Request:
-    """One parsed request; header names are lower-case, `path` is percent-decoded."""
+    """One parsed request; header names are lower-case, `path` is percent-decoded.
+
+    A HEAD request arrives as `method` "GET" with `head` set (RFC 9110 9.3.2: the same answer without its
+    body), so every resource that serves GET serves HEAD.
+    """
 
     method: str
     target: str
@@ -78,6 +99,7 @@ class Request:
     body: bytes
     http_version: tuple[int, int]
     peer: str = ""
+    head: bool = False
     _conn: _Connection | None = field(default=None, repr=False)
 
     def header(self, name: str) -> str | None:
@@ -98,8 +120,10 @@ class Request:
     def disconnected(self) -> asyncio.Future[None]:
         """A future that completes when the client closes the connection; for handlers that hold a request.
 
-        Watching starts on the first call and stops when the handler returns. A half-close (the client shuts
-        down its sending side while waiting) counts as gone, which no real HTTP client does mid-request.
+        Watching starts on the first call and stops when the handler returns. Bytes the client pipelines
+        meanwhile are kept for the next request, and watching goes on (up to 1 MiB of them). A half-close
+        (the client shuts down its sending side while waiting) counts as gone, which no real HTTP client
+        does mid-request.
         """
         if self._conn is None:
             return asyncio.get_running_loop().create_future()
@@ -114,11 +138,13 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
     close: bool = False
     drop: bool = False  # close the connection without answering at all (fault injection)
+    reset: bool = False  # with `drop`: reset the connection (RST) rather than close it (FIN)
+    cut_at: int | None = None  # close the connection after this many bytes of the answer, head included
 
 
-def dropped() -> Response:
+def dropped(*, reset: bool = False) -> Response:
     """No answer: the connection is closed as if the server (or a proxy) died mid-request."""
-    return Response(0, drop=True)
+    return Response(0, drop=True, reset=reset)
 
 
 def json_body(payload: Any) -> bytes:
@@ -158,33 +184,72 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 class _Connection:
-    """One client connection: our own read buffer, so the disconnect watcher can read ahead safely."""
+    """One client connection and its h11 state; only one task reads it at a time (the request loop, or the
+    disconnect watcher while a handler holds the request)."""
 
-    __slots__ = ("reader", "writer", "buf", "eof", "busy", "task", "peer", "_gone", "_watcher")
+    __slots__ = (
+        "reader",
+        "writer",
+        "max_head",
+        "h11",
+        "eof",
+        "busy",
+        "task",
+        "peer",
+        "fresh",
+        "head",
+        "_gone",
+        "_watcher",
+    )
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_head: int) -> None:
         self.reader = reader
         self.writer = writer
-        self.buf = bytearray()
+        self.max_head = max_head
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_head)
         self.eof = False
         self.busy = False
         self.task: asyncio.Task[Any] | None = None
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
+        self.fresh = True  # no byte of the next request received yet
+        self.head = False  # the request being answered is a HEAD (its answers carry no body)
         self._gone: asyncio.Future[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
 
-    async def fill(self) -> bool:
-        """Read what the client sent next into the buffer; False at EOF."""
+    async def receive(self) -> int:
+        """Hand what the client sent next to h11; the number of bytes read, 0 at EOF."""
+        if self.eof:
+            return 0
         try:
             data = await self.reader.read(_READ_CHUNK)
         except OSError:
             data = b""
         if not data:
             self.eof = True
-            return False
-        self.buf += data
-        return True
+            self.h11.receive_data(b"")
+            return 0
+        size = len(data)
+        if self.fresh:  # RFC 9112 2.2: ignore empty lines before a request line
+            data = data.lstrip(b"\r\n")
+            self.fresh = not data
+        if data:
+            self.h11.receive_data(data)
+        return size
+
+    def next_cycle(self) -> None:
+        """A fresh h11 state for the next request, fed what the client already pipelined. (h11 parses the
+        requests; the answers are written here, so h11 never sees them and cannot start its own next cycle.)"""
+        pending, closed = self.h11.trailing_data
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=self.max_head)
+        if pending:
+            self.h11.receive_data(pending)
+        if closed:
+            self.h11.receive_data(b"")
+
+    def pending(self) -> bytes:
+        """Bytes received that h11 has not turned into events yet."""
+        return self.h11.trailing_data[0]
 
     def watch_disconnect(self) -> asyncio.Future[None]:
         if self._gone is None:
@@ -197,9 +262,24 @@ class _Connection:
         return self._gone
 
     async def _watch(self, gone: asyncio.Future[None]) -> None:
-        # Bytes arriving (a pipelined request) mean the client is still there; keep them for the next request.
-        if not await self.fill() and not gone.done():
-            gone.set_result(None)
+        # Bytes arriving (a pipelined request) mean the client is still there: h11 keeps them for the next
+        # request, and we keep watching, until the read-ahead budget is spent (then TCP holds the rest).
+        budget = _READ_AHEAD_MAX
+        while budget > 0:
+            size = await self.receive()
+            if not size:
+                if not gone.done():
+                    gone.set_result(None)
+                return
+            budget -= size
+
+    def reset(self) -> None:
+        """Close with an RST rather than a FIN: SO_LINGER with a zero timeout discards the connection."""
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.writer.transport.abort()
 
     @property
     def gone(self) -> bool:
@@ -228,6 +308,7 @@ class HTTPServer:
         keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         log_target: Callable[[str], str] = lambda path: path,
+        log_text: Callable[[str], str] = lambda text: text,
         server_name: str = "liveagent-sandbox",
         body_limit: Callable[[str], int] | None = None,
     ) -> None:
@@ -239,20 +320,22 @@ class HTTPServer:
         self.keepalive_timeout = keepalive_timeout
         self.request_timeout = request_timeout
         self.log_target = log_target  # redacts secrets (session keys in paths) from log lines
+        self.log_text = log_text  # the same for a traceback
         self.server_name = server_name
-        self._server: asyncio.Server | None = None
+        self._listener: Listener | None = None
         self._conns: set[_Connection] = set()
         self._closing = False
 
     async def start(self, host: str, port: int, *, backlog: int = 2048) -> None:
-        self._server = await asyncio.start_server(self._on_connect, host, port, backlog=backlog)
+        raise_open_file_limit()
+        self._listener = Listener(bind(host, port, backlog), self._on_socket, lambda: len(self._conns))
+        self._listener.start()
 
     @property
     def address(self) -> tuple[str, int]:
-        if self._server is None or not self._server.sockets:
+        if self._listener is None:
             raise RuntimeError("the server is not listening")
-        sockname = self._server.sockets[0].getsockname()
-        return str(sockname[0]), int(sockname[1])
+        return self._listener.address
 
     @property
     def connection_count(self) -> int:
@@ -261,8 +344,8 @@ class HTTPServer:
     async def close(self, grace: float = 2.0) -> None:
         """Stop accepting; idle connections close at once, busy ones get `grace` seconds to answer."""
         self._closing = True
-        if self._server is not None:
-            self._server.close()
+        if self._listener is not None:
+            self._listener.close()
         for conn in list(self._conns):
             if not conn.busy and conn.task is not None:
                 conn.task.cancel()
@@ -276,17 +359,32 @@ class HTTPServer:
             await asyncio.wait(tasks, timeout=1.0)
         for conn in list(self._conns):
             conn.writer.transport.abort()
-        if self._server is not None:
-            await self._server.wait_closed()
         await asyncio.sleep(0)  # let the transports' connection_lost callbacks close their sockets
 
+    def _on_socket(self, sock: socket.socket) -> None:
+        if self._closing:
+            sock.close()
+            return
+        asyncio.get_running_loop().create_task(self._open(sock))
+
+    async def _open(self, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=_READ_CHUNK, loop=loop)
+        protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+        try:
+            transport, _ = await loop.connect_accepted_socket(lambda: protocol, sock)
+        except OSError:
+            sock.close()
+            return
+        await self._on_connect(reader, asyncio.StreamWriter(transport, protocol, reader, loop))
+
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = _Connection(reader, writer)
+        conn = _Connection(reader, writer, self.max_head)
         conn.task = asyncio.current_task()
         self._conns.add(conn)
         try:
             await self._serve(conn)
-        except (_Abandoned, OSError):
+        except OSError:
             pass
         except asyncio.CancelledError:
             pass  # server shutdown; the socket is closed below
@@ -303,6 +401,10 @@ class HTTPServer:
             conn.busy = False
             try:
                 request = await self._read_request(conn)
+            except h11.RemoteProtocolError as exc:
+                if not conn.eof:  # at EOF the client left mid-request: nobody to answer
+                    await self._refuse(conn, self._protocol_error(exc))
+                return
             except HTTPError as exc:
                 await self._refuse(conn, exc)
                 return
@@ -322,19 +424,28 @@ class HTTPServer:
                 return
             if response.drop:
                 log.debug("%s %s: dropped without an answer", request.method, self.log_target(request.path))
+                if response.reset:
+                    conn.reset()
                 return
-            keep = request.keep_alive and not response.close and not self._closing
-            await self._write(conn, response, keep, request.method == "HEAD", request.http_version)
+            keep = request.keep_alive and not response.close and response.cut_at is None and not self._closing
+            await self._write(conn, response, keep, request.http_version)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "%s %s %d %.1f ms",
-                    request.method,
+                    "HEAD" if request.head else request.method,
                     self.log_target(request.path),
                     response.status,
                     (time.monotonic() - started) * 1000,
                 )
             if not keep:
                 return
+            conn.next_cycle()
+
+    def _protocol_error(self, exc: h11.RemoteProtocolError) -> HTTPError:
+        """h11's refusal, in our words and without the bytes it quotes (they may hold a session key)."""
+        if exc.error_status_hint == 431:
+            return HTTPError(431, f"request line and headers exceed {self.max_head} bytes")
+        return HTTPError(exc.error_status_hint, str(exc).partition(": bytearray(")[0] or "malformed request")
 
     async def _call_handler(self, request: Request) -> Response:
         try:
@@ -342,126 +453,117 @@ class HTTPServer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.exception("handler failed on %s %s", request.method, self.log_target(request.path))
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            line = "handler failed on %s %s: %s at %s:%d"
+            place = (os.path.basename(where.filename), where.lineno or 0)
+            args = (request.method, self.log_target(request.path), type(exc).__name__, *place)
+            if log.isEnabledFor(logging.DEBUG):
+                log.error(line + "\n%s", *args, self.log_text(traceback.format_exc()).rstrip())
+            else:
+                log.error(line, *args)  # one line; the exception's text may hold a session key
             return error_response(500, "internal sandbox error", exception=type(exc).__name__)
 
-    async def _fill_before(self, conn: _Connection, deadline: float) -> bool:
-        try:
-            async with asyncio.timeout_at(deadline):
-                return await conn.fill()
-        except TimeoutError:
-            raise HTTPError(408, "the request was not completed in time") from None
-
     async def _read_request(self, conn: _Connection) -> Request | None:
-        buf = conn.buf
-        if not buf:
-            if conn.eof:
-                return None
-            try:
-                async with asyncio.timeout(self.keepalive_timeout):
-                    if not await conn.fill():
-                        return None
-            except TimeoutError:
-                return None  # idle keep-alive connection: close quietly
-        deadline = asyncio.get_running_loop().time() + self.request_timeout
-        while True:
-            if buf.startswith((b"\r", b"\n")):  # RFC 9112 2.2: ignore empty lines before a request line
-                del buf[: len(buf) - len(buf.lstrip(b"\r\n"))]
-            end, sep = _head_end(buf)
-            if end >= 0:
-                break
-            if len(buf) > self.max_head:
-                raise HTTPError(431, f"request line and headers exceed {self.max_head} bytes")
-            _check_request_line_prefix(buf)
-            if not await self._fill_before(conn, deadline):
-                if buf:
-                    raise _Abandoned
-                return None
-        if end > self.max_head:
-            raise HTTPError(431, f"request line and headers exceed {self.max_head} bytes")
-        head = bytes(buf[:end]).decode("latin-1")
-        del buf[: end + sep]
-        request = self._parse_head(head)
+        """The next request with its whole body; None when the client closed or idled out between requests."""
+        conn.head = False
+        event = await self._next_head(conn)
+        if event is None:
+            return None
+        conn.head = event.method == b"HEAD"
+        request = self._request(event)
         request.peer = conn.peer
         request._conn = conn
-        length = _content_length(request.headers)
         limit = self.max_body if self.body_limit is None else self.body_limit(request.path)
-        if length > limit:
-            raise HTTPError(
-                413, f"request body of {length} bytes exceeds the {limit}-byte limit", discard=length - len(buf)
-            )
-        if length:
-            if len(buf) < length and "100-continue" in request.headers.get("expect", "").lower():
-                conn.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            while len(buf) < length:
-                if not await self._fill_before(conn, deadline):
-                    raise _Abandoned
-            request.body = bytes(buf[:length])
-            del buf[:length]
+        length = request.headers.get("content-length")
+        if length is not None and int(length) > limit:
+            raise HTTPError(413, f"request body of {length} bytes exceeds the {limit}-byte limit", discard=int(length))
+        request.body = await self._read_body(conn, limit)
+        conn.fresh = not conn.pending()
         return request
 
-    def _parse_head(self, head: str) -> Request:
-        lines = head.split("\n")
-        request_line = lines[0].rstrip("\r")
-        parts = request_line.split(" ")
-        if len(parts) != 3:
-            raise HTTPError(400, "malformed request line")
-        method, target, version = parts
-        if not _TOKEN.match(method):
-            raise HTTPError(400, "malformed request method")
-        match = _VERSION.match(version)
-        if match is None:
-            raise HTTPError(400, "malformed HTTP version")
-        http_version = (int(match.group(1)), int(match.group(2)))
-        if http_version[0] != 1:
+    async def _next_head(self, conn: _Connection) -> h11.Request | None:
+        h = conn.h11
+        loop = asyncio.get_running_loop()
+        deadline: float | None = None  # set once the request has begun: the whole head must come by then
+        while True:
+            event = h.next_event()
+            if isinstance(event, h11.Request):
+                return event
+            if event is not h11.NEED_DATA:
+                return None  # ConnectionClosed
+            pending = conn.pending()
+            if pending:
+                _check_request_line_prefix(pending)
+                if deadline is None:
+                    deadline = loop.time() + self.request_timeout
+            wait_until = deadline if deadline is not None else loop.time() + self.keepalive_timeout
+            try:
+                async with asyncio.timeout_at(wait_until):
+                    await conn.receive()
+            except TimeoutError:
+                if deadline is None:
+                    return None  # idle keep-alive connection: close quietly
+                raise HTTPError(408, "the request was not completed in time") from None
+
+    def _request(self, event: h11.Request) -> Request:
+        """Our Request from h11's, refused with an HTTPError where h11 lets through what we do not serve."""
+        version = event.http_version
+        if not version.startswith(b"1."):
             raise HTTPError(505, "only HTTP/1.0 and HTTP/1.1 are supported")
-        if _BAD_TARGET.search(target):
-            raise HTTPError(400, "malformed request target")
-        if not target.startswith("/"):
-            absolute = _ABSOLUTE_FORM.match(target)
-            if absolute is None:
-                raise HTTPError(400, "malformed request target")
-            target = target[absolute.end() :] or "/"
-        raw_path, _, query_string = target.partition("?")
-        raw_path = raw_path.partition("#")[0]
-        try:
-            path = unquote(raw_path, errors="strict")
-            query = parse_qs(
-                query_string.partition("#")[0], keep_blank_values=True, errors="strict", max_num_fields=100
-            )
-        except (UnicodeDecodeError, ValueError):
-            raise HTTPError(400, "malformed request target") from None
-        if len(lines) - 1 > self.max_headers:
-            raise HTTPError(431, f"more than {self.max_headers} header lines")
+        method = event.method.decode("ascii")
+        if method not in METHODS:
+            raise HTTPError(501, f"{method} is not a method this server implements")
         headers: dict[str, str] = {}
-        for raw_line in lines[1:]:
-            line = raw_line.rstrip("\r")
-            if not line:
-                continue
-            if line[0] in " \t":
-                raise HTTPError(400, "folded header lines are not supported")
-            name, colon, value = line.partition(":")
-            if not colon or not _TOKEN.match(name):
-                raise HTTPError(400, "malformed header line")
-            key = name.lower()
-            value = value.strip(" \t")
-            previous = headers.get(key)
-            if previous is None:
-                headers[key] = value
-            elif key == "content-length":
-                if previous != value:
-                    raise HTTPError(400, "conflicting Content-Length headers")
-            else:
-                headers[key] = f"{previous}, {value}"
-        if "transfer-encoding" in headers:
-            if "chunked" in headers["transfer-encoding"].lower():
-                raise HTTPError(411, "chunked request bodies are not supported: send a Content-Length body")
-            raise HTTPError(411, "Transfer-Encoding is not supported: send the body with Content-Length")
+        size = len(event.method) + len(event.target) + 12
+        raw_headers = event.headers.raw_items()  # a list: cheaper than iterating the Headers sequence
+        for raw_name, raw_value in raw_headers:
+            name, value = raw_name.decode("ascii").lower(), raw_value.decode("latin-1")
+            size += len(name) + len(value) + 4
+            previous = headers.get(name)
+            headers[name] = value if previous is None else f"{previous}, {value}"
+        if size > self.max_head:
+            raise HTTPError(431, f"request line and headers exceed {self.max_head} bytes")
+        if len(raw_headers) > self.max_headers:
+            raise HTTPError(431, f"more than {self.max_headers} header lines")
+        expect = headers.get("expect")
+        if expect is not None and version != b"1.0" and expect.lower() != "100-continue":
+            raise HTTPError(417, f"unsupported expectation {expect!r}: only 100-continue is")
+        if "transfer-encoding" in headers and "content-length" in headers:
+            raise HTTPError(400, "both Content-Length and Transfer-Encoding: send one")
+        target, path, query = _parse_target(event.target.decode("ascii"))
+        http_version = (1, int(version[2:3]))
+        if method == "HEAD":
+            return Request("GET", target, path, query, headers, b"", http_version, head=True)
         return Request(method, target, path, query, headers, b"", http_version)
 
-    async def _write(
-        self, conn: _Connection, response: Response, keep_alive: bool, head_only: bool, http_version: tuple[int, int]
-    ) -> None:
+    async def _read_body(self, conn: _Connection, limit: int) -> bytes:
+        """The request body, de-chunked; 413 as soon as it outgrows `limit`, 408 when it stalls."""
+        h = conn.h11
+        chunks: list[bytes] = []
+        size = 0
+        continued = False
+        while True:
+            event = h.next_event()
+            if isinstance(event, h11.Data):
+                size += len(event.data)
+                if size > limit:
+                    raise HTTPError(413, f"request body exceeds the {limit}-byte limit")
+                chunks.append(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                return b"".join(chunks)
+            elif event is h11.NEED_DATA:
+                if h.they_are_waiting_for_100_continue and not continued:
+                    conn.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    continued = True
+                try:
+                    async with asyncio.timeout(self.request_timeout):
+                        await conn.receive()
+                except TimeoutError:
+                    raise HTTPError(408, "the request body stalled") from None
+            else:  # ConnectionClosed cannot come before EndOfMessage: h11 raises instead
+                raise HTTPError(400, "malformed request body")
+
+    def _encode(self, response: Response, keep_alive: bool, head: bool, http_version: tuple[int, int]) -> bytes:
         status = response.status
         bodyless = status < 200 or status in (204, 304)
         lines = [
@@ -480,63 +582,71 @@ class HTTPServer:
             lines.append("Connection: keep-alive\r\n")
         lines.append("\r\n")
         data = "".join(lines).encode("latin-1")
-        if not bodyless and not head_only:
+        if not bodyless and not head:
             data += response.body
+        return data
+
+    async def _write(
+        self, conn: _Connection, response: Response, keep_alive: bool, http_version: tuple[int, int] = (1, 1)
+    ) -> None:
+        data = self._encode(response, keep_alive, conn.head, http_version)
+        if response.cut_at is not None:
+            data = data[: response.cut_at]  # then the connection closes: an answer cut short
         conn.writer.write(data)
         await conn.writer.drain()
 
     async def _refuse(self, conn: _Connection, exc: HTTPError) -> None:
         log.info("refused a request from %s: %d %s", conn.peer, exc.status, exc.message)
         try:
-            await self._write(conn, error_response(exc.status, exc.message), False, False, (1, 1))
+            await self._write(conn, error_response(exc.status, exc.message), False)
         except OSError:
             return
         await self._linger(conn, exc.discard)
 
     async def _linger(self, conn: _Connection, discard: int) -> None:
         """Half-close, then drain what the client still sends, so it reads our answer rather than a reset."""
-        if discard > _LINGER_MAX_BYTES:
+        if discard > _LINGER_MAX_BYTES or conn.eof:
             return
         budget = max(discard, 0) + _READ_CHUNK
-        conn.buf.clear()
         with contextlib.suppress(OSError, RuntimeError):
             if conn.writer.can_write_eof():
                 conn.writer.write_eof()
         try:
             async with asyncio.timeout(_LINGER_SECONDS):
-                while budget > 0 and await conn.fill():
-                    budget -= len(conn.buf)
-                    conn.buf.clear()
-        except TimeoutError:
+                while budget > 0:
+                    data = await conn.reader.read(_READ_CHUNK)
+                    if not data:
+                        return
+                    budget -= len(data)
+        except (TimeoutError, OSError):
             pass
 
 
-def _head_end(buf: bytearray) -> tuple[int, int]:
-    """Where the header block ends, and the length of its terminator; (-1, 0) if not yet complete."""
-    crlf = buf.find(b"\r\n\r\n")
-    lf = buf.find(b"\n\n", 0, crlf + 2 if crlf >= 0 else len(buf))
-    if lf >= 0 and (crlf < 0 or lf < crlf):
-        return lf, 2
-    if crlf >= 0:
-        return crlf, 4
-    return -1, 0
+def _parse_target(target: str) -> tuple[str, str, dict[str, list[str]]]:
+    """The origin-form target, its percent-decoded path and its query; 400 for what is not one."""
+    if _BAD_TARGET.search(target):
+        raise HTTPError(400, "malformed request target")
+    if not target.startswith("/"):
+        absolute = _ABSOLUTE_FORM.match(target)
+        if absolute is None:
+            raise HTTPError(400, "malformed request target")
+        target = target[absolute.end() :] or "/"
+    raw_path, _, query_string = target.partition("?")
+    raw_path = raw_path.partition("#")[0]
+    try:
+        path = unquote(raw_path, errors="strict")
+        query = parse_qs(query_string.partition("#")[0], keep_blank_values=True, errors="strict", max_num_fields=100)
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPError(400, "malformed request target") from None
+    return target, path, query
 
 
-def _check_request_line_prefix(buf: bytearray) -> None:
+def _check_request_line_prefix(data: bytes) -> None:
     """Refuse at once what cannot become a request line (a TLS handshake, binary junk) instead of waiting for
     a header block that will never come."""
-    newline = buf.find(b"\n")
-    line = buf[: newline if newline >= 0 else min(len(buf), 256)]
+    newline = data.find(b"\n")
+    line = data[: newline if newline >= 0 else min(len(data), 256)]
     space = line.find(b" ")
     bad_method = space < 0 and len(line) > 32 or space >= 0 and not _TOKEN_BYTES.match(line, 0, space)
     if bad_method or _BAD_LINE_BYTES.search(line):
         raise HTTPError(400, "malformed request line")
-
-
-def _content_length(headers: dict[str, str]) -> int:
-    raw = headers.get("content-length")
-    if raw is None:
-        return 0
-    if not _DIGITS.match(raw):
-        raise HTTPError(400, "malformed Content-Length header")
-    return int(raw)
