@@ -160,7 +160,7 @@ def test_no_agent_exits_7(cli: Cli, sandbox: Sandbox) -> None:
     cli("session")
     cli("init")
     run = cli("poll", "--until", "ChatEstablished")
-    assert run.code == 7 and "no agent" in run.stderr
+    assert run.code == 7 and "no agent took the chat" in run.stdout, "the pod's ChatRequestFail line says it"
     assert cli("send", "anyone?").code == 6
 
 

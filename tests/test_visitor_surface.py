@@ -209,3 +209,56 @@ def test_config_profiles_and_status_sources(cli: Cli, sandbox: Sandbox, isolated
     status = cli("status")
     assert "(profile local)" in status.stdout
     assert json.loads(cli("status", "--json").stdout)["sources"]["pod"] == "profile local"
+
+
+def test_an_agent_named_earlier_in_a_batch_names_the_lines_after_it(cli: Cli, sandbox: Sandbox) -> None:
+    """QA2-25: transfer, typing and a menu in one batch: the typing and menu lines name the new agent."""
+    sandbox.set_agent("manual")
+    assert cli("session").code == 0 and cli("init").code == 0
+    chat = sandbox.chats()[0]["id"]
+    sandbox.agent_action(chat, "accept")
+    sandbox.agent_action(chat, "transfer", name="Bob")
+    sandbox.agent_action(chat, "typing")
+    sandbox.agent_action(chat, "menu", items=["A", "B"])
+    run = cli("poll", "--until", "menu")
+    assert run.code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert "chat transferred to Bob" in lines
+    assert "Bob is typing…" in lines and "Bob offers a menu: 1) A  2) B" in lines
+    assert not any(line.startswith("agent ") for line in lines)
+
+
+def test_poll_until_takes_kinds_and_types_and_refuses_anything_else(cli: Cli, sandbox: Sandbox) -> None:
+    """QA2-20: a misspelt --until is refused at once (exit 2) naming the valid ones, not waited on."""
+    assert cli("session").code == 0 and cli("init").code == 0
+    typo = cli("poll", "--until", "ChatEstablised")
+    assert typo.code == 2
+    assert "'ChatEstablised'" in typo.stderr and "did you mean ChatEstablished?" in typo.stderr
+    assert "established" in typo.stderr and "ChatMessage" in typo.stderr, "the hint names the kinds and the types"
+    assert [r for r in sandbox.requests() if "Messages" in r["path"]] == [], "nothing was polled"
+    assert cli("poll", "--until", "established", "--timeout", "10").code == 0, "a kind is a valid --until"
+    assert cli("send", "ping").code == 0
+    assert cli("poll", "--until", "ChatMessage,ended", "--timeout", "10").code == 0, "and so is a type"
+
+
+def test_a_refused_chat_request_is_said_once(cli: Cli, sandbox: Sandbox) -> None:
+    """QA2-53: the pod's ChatRequestFail line on stdout is the message; stderr adds only the hint."""
+    sandbox.set_agent("busy")
+    assert cli("session").code == 0 and cli("init").code == 0
+    run = cli("poll", "--until", "ChatEstablished")
+    assert run.code == 7
+    assert "no agent took the chat (Unavailable)" in run.stdout
+    assert "no agent took the chat" not in run.stderr and run.stderr.startswith("hint: ")
+    piped = cli("chat", input="hi\n")
+    assert piped.code == 7 and "no agent took the chat" in piped.stdout and "error:" not in piped.stderr
+
+
+def test_notes_say_what_was_sent_and_an_empty_event_has_no_dangling_colon(cli: Cli, sandbox: Sandbox) -> None:
+    """QA2-56: send notes what it sent as event does; an agent event with no data reads `event T`."""
+    cli.established()
+    sent = cli("send", "hello")
+    assert sent.code == 0 and sent.stderr == "sent ChatMessage\n"
+    assert cli("event", "T", "d").stderr == "sent CustomEvent\n"
+    sandbox.agent_action(sandbox.chats()[0]["id"], "event", type="T")
+    lines = cli("poll", "--until", "CustomEvent").stdout.splitlines()
+    assert "event T" in lines and not any(line.endswith(":") for line in lines)

@@ -8,10 +8,10 @@ from typing import IO, Annotated, Any
 
 import typer
 
-from liveagent_cli.cli.common import show_fields, visitor_command
+from liveagent_cli.cli.common import show_fields, shown, visitor_command
 from liveagent_cli.cli.environment import current
 from liveagent_cli.cli.init_options import resolve_init, with_init_options
-from liveagent_cli.core.errors import UsageError
+from liveagent_cli.core.errors import NoAgentError, UsageError
 from liveagent_cli.flows.context import Context
 
 app = typer.Typer()
@@ -52,7 +52,10 @@ def poll_cmd(
     until: Annotated[
         str | None,
         typer.Option(
-            "--until", metavar="TYPE[,TYPE]", help="poll until one of these message types arrives: TYPE[,TYPE]"
+            "--until",
+            metavar="TYPE[,TYPE]",
+            help="poll until one of these arrives: a kind (established, message, ended, failed, ...) or a message "
+            "type (ChatEstablished, ChatMessage, ...)",
         ),
     ] = None,
     timeout: Annotated[
@@ -60,18 +63,42 @@ def poll_cmd(
     ] = None,
 ) -> None:
     """Long-poll for messages (GET System/Messages) and print what arrived."""
+    from liveagent_cli.core.render import AgentName
     from liveagent_cli.flows.poll import run_poll
 
     wanted = [t.strip() for t in (until or "").split(",") if t.strip()]
     if until is not None and not wanted:
         raise UsageError("--until needs at least one message type", hint="e.g. --until ChatEstablished")
-    run_poll(
-        ctx,
-        lambda item, state: ctx.out.message(item, agent=state.agent_name or "agent"),
-        follow=follow,
-        until=wanted,
-        timeout=timeout,
-    )
+    check_until(wanted)
+    agent = AgentName()
+    try:
+        run_poll(
+            ctx,
+            lambda item, state: ctx.out.message(item, agent=agent.after(item, state.agent_name)),
+            follow=follow,
+            until=wanted,
+            timeout=timeout,
+        )
+    except NoAgentError as exc:
+        raise shown(ctx.out, exc) from None  # the pod's ChatRequestFail line said it
+
+
+def check_until(wanted: list[str]) -> None:
+    """Refuse a name that is neither an event kind nor a Live Agent message type: a typo would wait forever."""
+    import difflib
+
+    from liveagent_cli.core.events import EventKind
+    from liveagent_cli.core.messages import MessageType
+
+    kinds, types = [str(k) for k in EventKind], [str(t) for t in MessageType]
+    for name in wanted:
+        if name not in kinds and name not in types:
+            near = difflib.get_close_matches(name, kinds + types, n=1)
+            raise UsageError(
+                f"--until: {name!r} is neither a kind nor a message type"
+                + (f" (did you mean {near[0]}?)" if near else ""),
+                hint=f"kinds: {', '.join(kinds)}; types: {', '.join(types)}",
+            )
 
 
 def read_stdin_text(stdin: IO[bytes]) -> str:
@@ -97,6 +124,8 @@ def send_cmd(
     state = send_text(ctx, text)
     if ctx.out.json_mode:
         ctx.out.data({"sent": True, "session": ctx.store.name, "sequence": state.sequence})
+    else:
+        ctx.out.note("sent ChatMessage")  # as event, typing and choose say what they sent
 
 
 @visitor_command(app, "end")
@@ -107,7 +136,7 @@ def end_cmd(
         bool, typer.Option("--local", help="forget the session here without telling the pod (a pod gone for good)")
     ] = False,
 ) -> None:
-    """End the chat (POST Chasitor/ChatEnd) and forget the session."""
+    """End the chat (POST Chasitor/ChatEnd; before init, DELETE the session) and forget the session."""
     from liveagent_cli.flows.steps import end_chat
 
     if not reason.strip():
@@ -160,12 +189,15 @@ def chat_cmd(
         init=resolve_init(ctx, init), reply_wait=reply_wait, timeout=timeout, replace=replace, transcript=transcript
     )
     env = current()
-    if env.stdin_isatty and env.stdout_isatty and not ctx.out.json_mode:
-        from liveagent_cli.cli.chat_ui import run_interactive
+    try:
+        if env.stdin_isatty and env.stdout_isatty and not ctx.out.json_mode:
+            from liveagent_cli.cli.chat_ui import run_interactive
 
-        run_interactive(ctx, options)
-    else:
-        run_piped(ctx, options, _stdin_lines(env.stdin))
+            run_interactive(ctx, options)
+        else:
+            run_piped(ctx, options, _stdin_lines(env.stdin))
+    except NoAgentError as exc:
+        raise shown(ctx.out, exc) from None  # the pod's ChatRequestFail line said it
 
 
 def _stdin_lines(stdin: IO[bytes]) -> Iterator[str]:

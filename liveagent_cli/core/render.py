@@ -16,6 +16,22 @@ def wait_phrase(seconds: float | None) -> str:
     return "" if seconds is None else f", estimated wait {int(seconds)} s"
 
 
+class AgentName:
+    """Who the agent is along a run of messages: the latest ChatEstablished or ChatTransferred names the agent
+    of the typing, menu and file lines after it, in the same batch too (the stored name changes only once the
+    whole batch is stored)."""
+
+    def __init__(self) -> None:
+        self.latest = ""
+
+    def after(self, item: dict[str, Any], stored: str = "") -> str:
+        """The name to describe `item` with; `stored` is the name the state held before this run."""
+        event = interpret(item)
+        if event.kind is EventKind.ESTABLISHED and event.agent:
+            self.latest = event.agent
+        return self.latest or stored or "agent"
+
+
 def describe(item: dict[str, Any], agent: str = "agent") -> tuple[str, str]:
     """(style, text) for one Live Agent `{type, message}` item; style is a Rich style name or ''."""
     return describe_event(interpret(item), agent)
@@ -56,7 +72,7 @@ def describe_event(event: ChatEvent, agent: str = "agent") -> tuple[str, str]:
     if kind is EventKind.TRANSFERRING:
         return "yellow", "the chat is being transferred"
     if kind is EventKind.CUSTOM:
-        return "dim", f"event {event.custom_type}: {event.data}"
+        return "dim", f"event {event.custom_type}: {event.data}" if event.data else f"event {event.custom_type}"
     if kind is EventKind.TRANSCRIPT:
         return "dim", f"session restored after the pod moved it ({event.transcript_entries} transcript entries)"
     import json

@@ -31,6 +31,7 @@ class PollResult:
     """What a poll run saw: the message types that arrived and how the chat stands."""
 
     types: set[str] = field(default_factory=set)  # a set, so a follower's memory stays flat
+    kinds: set[str] = field(default_factory=set)  # the neutral kinds of what arrived: `until` takes either
     ended: EventKind | None = None  # ENDED, or FAILED when no agent took the chat
     end_reason: str = ""
 
@@ -53,6 +54,7 @@ class Poller:
                 self.on_message(item, self.channel.state)
                 result.types.add(item["type"])
                 event = interpret(item)
+                result.kinds.add(event.kind)
                 if event.kind in (EventKind.ENDED, EventKind.FAILED):
                     result.ended, result.end_reason = event.kind, event.reason
         with self.ctx.store.lock():
@@ -78,7 +80,8 @@ def run_poll(
     until: Iterable[str] = (),
     timeout: float | None = None,
 ) -> PollResult:
-    """One poll, or a loop until the chat ends (`follow`) or one of `until` arrives; `timeout` bounds it."""
+    """One poll, or a loop until the chat ends (`follow`) or one of `until` (message types or event kinds)
+    arrives; `timeout` bounds it."""
     wanted = set(until)
     deadline = Deadline(timeout)
     result = PollResult()
@@ -88,7 +91,7 @@ def run_poll(
             batch = poller.poll_once(deadline)
             if batch is not None or not deadline.expired():
                 poller.deliver(batch, result)
-            if wanted & result.types:
+            if wanted & (result.types | result.kinds):
                 return result
             if result.ended:
                 _raise_for_end(result, wanted)
