@@ -262,3 +262,15 @@ def test_notes_say_what_was_sent_and_an_empty_event_has_no_dangling_colon(cli: C
     sandbox.agent_action(sandbox.chats()[0]["id"], "event", type="T")
     lines = cli("poll", "--until", "CustomEvent").stdout.splitlines()
     assert "event T" in lines and not any(line.endswith(":") for line in lines)
+
+
+def test_a_second_session_or_init_says_where_the_chat_stands(cli: Cli) -> None:
+    """QA2-56: not `already holds a chat (session, 0 s old)` for a session with no chat, nor `(requested)`."""
+    assert cli("session").code == 0
+    again = cli("session")
+    assert again.code == 2 and "session 'default' is already open (no chat requested yet," in again.stderr
+    assert cli("init").code == 0
+    twice = cli("init")
+    assert twice.code == 2 and "error: session 'default' already has a chat requested, no answer yet\n" in twice.stderr
+    assert cli("poll", "--until", "established").code == 0
+    assert "(a chat with an agent," in cli("session").stderr

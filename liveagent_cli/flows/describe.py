@@ -8,7 +8,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from liveagent_cli.core.state import SessionState
+from liveagent_cli.core.state import ChatPhase, SessionState
+
+PHASE_WORDS = {
+    ChatPhase.SESSION: "no chat requested yet",
+    ChatPhase.REQUESTED: "a chat requested, no answer yet",
+    ChatPhase.QUEUED: "a chat waiting for an agent",
+    ChatPhase.ESTABLISHED: "a chat with an agent",
+    ChatPhase.ENDED: "a chat that has ended",
+}
 
 
 def age(state: SessionState) -> str:

@@ -15,7 +15,7 @@ from liveagent_cli.core.state import ChatPhase, SessionState
 from liveagent_cli.flows.channel import Channel
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.deadline import Deadline, give_up_seconds
-from liveagent_cli.flows.describe import age
+from liveagent_cli.flows.describe import PHASE_WORDS, age
 from liveagent_cli.flows.retry import retrying
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def open_session(ctx: Context, *, replace: bool = False) -> SessionState:
             old = ctx.store.load()
             if old.chat != ChatPhase.ENDED:
                 raise UsageError(
-                    f"session {ctx.store.name!r} already holds a chat ({old.chat}, {age(old)} old)",
+                    f"session {ctx.store.name!r} is already open ({PHASE_WORDS[old.chat]}, {age(old)} old)",
                     hint="end it with `liveagent end`, pick another with --session NAME, or pass --replace",
                 )
         client = ctx.client(pod, api_version)
@@ -80,10 +80,13 @@ def init_chat(ctx: Context, options: dict[str, Any]) -> SessionState:
     """POST Chasitor/ChasitorInit with the resolved ids: asks for an agent."""
     ids = {name: check_id(name, str(ctx.settings.require(name))) for name in ("org_id", "deployment_id", "button_id")}
     channel = Channel(ctx)
-    if channel.state.chat != ChatPhase.SESSION:
+    phase = channel.state.chat
+    if phase != ChatPhase.SESSION:
         raise UsageError(
-            f"a chat was already requested on this session ({channel.state.chat})",
-            hint="poll it with `liveagent poll`, or end it with `liveagent end` and start again",
+            f"session {ctx.store.name!r} already has {PHASE_WORDS[phase]}",
+            hint="start again with `liveagent session`"
+            if phase == ChatPhase.ENDED
+            else "poll it with `liveagent poll`, or end it with `liveagent end` and start again",
         )
 
     def prepare(s: SessionState) -> None:
