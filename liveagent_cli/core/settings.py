@@ -6,7 +6,6 @@ is easy to spot.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from liveagent_cli.core.atomic import atomic_write
 from liveagent_cli.core.errors import ConfigError
 
 DEFAULT_API_VERSION = "58"
@@ -230,33 +230,42 @@ def check_profile_value(key: str, value: str) -> Any:
 
 
 def write_profile_value(path: Path, profile: str, key: str, value: Any) -> Path:
-    """Set (or, with None, remove) one key of [profiles.NAME], keeping the rest of the file's data."""
-    import contextlib
-    import tempfile
+    """Set (or, with None, remove) one key of [profiles.NAME], keeping everything else of the file as written.
 
-    import tomli_w
+    tomlkit edits the document in place, so comments, blank lines, key order and inline comments survive;
+    it is imported here only, so no other command pays for it.
+    """
+    import tomlkit
+    from tomlkit.items import InlineTable
 
     if not re.match(r"^[A-Za-z0-9_.-]{1,64}$", profile):
         raise ConfigError(f"invalid profile name {profile!r}", hint="use letters, digits, '.', '_' or '-'")
-    data = load_config(path)
-    profiles = data.setdefault("profiles", {})
+    load_config(path)  # a file tomllib refuses is refused here too, with the same message
+    target = path.resolve()  # a config file that is a symlink (dotfiles) keeps being one
+    try:
+        text = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    document = tomlkit.parse(text)
+    if "profiles" not in document:
+        document["profiles"] = tomlkit.table(is_super_table=True)  # written as [profiles.NAME] alone
+    profiles = document["profiles"]
     if not isinstance(profiles, dict):
         raise ConfigError(f"config file {path}: `profiles` is not a table")
-    table = profiles.setdefault(profile, {})
+    if profile not in profiles:
+        profiles[profile] = tomlkit.inline_table() if isinstance(profiles, InlineTable) else tomlkit.table()
+    table = profiles[profile]
+    if not isinstance(table, dict):
+        raise ConfigError(f"config file {path}: `profiles.{profile}` is not a table")
     if value is None:
         table.pop(key, None)
     else:
         table[key] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            tomli_w.dump(data, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, tomlkit.dumps(document).encode("utf-8"), mode=None)
+    except OSError as exc:
+        raise ConfigError(f"cannot write config file {path}: {exc.strerror or exc}") from None
     return path

@@ -20,6 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from liveagent_cli.core.atomic import atomic_write, fsync_dir
 from liveagent_cli.core.errors import SessionGoneError, StateError, UsageError
 
 SCHEMA = 1
@@ -200,30 +201,15 @@ class StateStore:
 
     def save(self, state: SessionState) -> None:
         """Atomically replace the file: a reader sees the old state or the new one, never a mix."""
-        import tempfile
-
-        import tomli_w  # only writers pay for these
+        import tomli_w  # only writers pay for it
 
         self._ensure_dir()
         state.updated_at = time.time()
         payload = _HEADER + tomli_w.dumps({"schema": SCHEMA, "session": state.to_toml()})
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.name}.", suffix=".tmp", dir=self.directory)
+            atomic_write(self.path, payload.encode("utf-8"))
         except OSError as exc:
             raise self._unwritable(exc) from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            if isinstance(exc, OSError):
-                raise self._unwritable(exc) from None
-            raise
-        _fsync_dir(self.directory)
 
     def update(self, change: Callable[[SessionState], None]) -> SessionState:
         """Read, change and write under the state lock, so concurrent steps never overwrite each other."""
@@ -240,7 +226,7 @@ class StateStore:
             pass
         except OSError as exc:
             raise self._unwritable(exc) from None
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
 
     def _unwritable(self, exc: OSError) -> StateError:
         """A lock or state file the folder will not take (read-only, not ours, full): a configuration error."""
@@ -260,11 +246,3 @@ class StateStore:
         except OSError as exc:
             raise StateError(f"cannot create state folder {self.directory}: {exc.strerror}") from None
 
-
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
