@@ -4,16 +4,45 @@ Colour comes from Rich, imported only when a stream is a terminal and NO_COLOR i
 is set): piped output never pays for Rich and never carries escape codes. Every string passes through the
 redactor, so the session key cannot leak by accident. The command layer passes the streams, whether each is a
 terminal and the environment variables (NO_COLOR, FORCE_COLOR, TERM); nothing here reads the process's own.
+
+Text from the pod or an agent is not trusted to reach a terminal: every human line passes through `printable`,
+which shows escape and control characters as visible escapes (`\\x1b`), so an agent cannot clear the screen,
+retitle the window or overwrite a line with `\\r`. `--json` keeps them, JSON-escaped.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from typing import IO, Any
 
 from liveagent_cli.core.redact import Redactor
 from liveagent_cli.core.render import describe
+
+# C0 controls but tab and newline, DEL, C1 controls, and the bidi marks, embeddings, overrides and isolates
+# (and the Unicode line/paragraph separators) that can make a line read other than it is
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# what json.dumps(ensure_ascii=False) leaves raw although a terminal may act on it (C0 it escapes itself)
+_JSON_RAW = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` safe for a terminal: control, escape and bidi-override characters shown as `\\x1b`, `\\u202e`;
+    newlines and tabs kept. For every human line that may carry the pod's or an agent's text."""
+    return _UNPRINTABLE.sub(_visible, text)
+
+
+def json_line(obj: Any) -> str:
+    """One JSON document on one line, with the characters a terminal acts on escaped as `\\u009b`."""
+    import json
+
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(obj, ensure_ascii=False))
 
 
 def wants_colour(environ: Mapping[str, str], isatty: bool) -> bool:
@@ -64,9 +93,7 @@ class Output:
     # -- stdout: data ------------------------------------------------------------------------------------
     def data(self, obj: Any) -> None:
         """One JSON document (or NDJSON line) on stdout, flushed at once."""
-        import json
-
-        self._write(self.stdout, json.dumps(obj, ensure_ascii=False) + "\n")
+        self._write(self.stdout, json_line(obj) + "\n")
 
     def text(self, line: str, style: str = "") -> None:
         self._styled(self.stdout, line, style)
@@ -101,7 +128,7 @@ class Output:
 
     # -- plumbing ----------------------------------------------------------------------------------------
     def _styled(self, stream: IO[str], line: str, style: str) -> None:
-        line = self.redactor.text(line)
+        line = printable(self.redactor.text(line))
         if style and self._colour.get(id(stream), False):
             console = self._console(stream)
             console.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
