@@ -184,19 +184,25 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 class _Connection:
-    """One client connection and its h11 state; only one task reads it at a time (the request loop, or the
-    disconnect watcher while a handler holds the request)."""
+    """One client connection; only one task reads it at a time (the request loop, or the disconnect watcher
+    while a handler holds the request).
+
+    h11 state exists only while a request is being read: between requests (an idle keep-alive connection, a
+    held poll) the connection keeps just the bytes the client sent ahead, so a thousand held polls cost the
+    garbage collector a thousand bytearrays rather than a thousand parsers. (The answers are written here,
+    not through h11, so each request gets a parser of its own anyway.)
+    """
 
     __slots__ = (
         "reader",
         "writer",
         "max_head",
         "h11",
+        "ahead",
         "eof",
         "busy",
         "task",
         "peer",
-        "fresh",
         "head",
         "_gone",
         "_watcher",
@@ -206,19 +212,19 @@ class _Connection:
         self.reader = reader
         self.writer = writer
         self.max_head = max_head
-        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_head)
+        self.h11: h11.Connection | None = None  # the parser of the request being read
+        self.ahead = bytearray()  # bytes of the next request, received while no request was being read
         self.eof = False
         self.busy = False
         self.task: asyncio.Task[Any] | None = None
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
-        self.fresh = True  # no byte of the next request received yet
         self.head = False  # the request being answered is a HEAD (its answers carry no body)
         self._gone: asyncio.Future[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
 
     async def receive(self) -> int:
-        """Hand what the client sent next to h11; the number of bytes read, 0 at EOF."""
+        """Read what the client sent next, into the parser or ahead of it; the number of bytes, 0 at EOF."""
         if self.eof:
             return 0
         try:
@@ -227,29 +233,42 @@ class _Connection:
             data = b""
         if not data:
             self.eof = True
-            self.h11.receive_data(b"")
+            if self.h11 is not None:
+                self.h11.receive_data(b"")
             return 0
-        size = len(data)
-        if self.fresh:  # RFC 9112 2.2: ignore empty lines before a request line
-            data = data.lstrip(b"\r\n")
-            self.fresh = not data
-        if data:
+        if self.h11 is not None:
             self.h11.receive_data(data)
-        return size
+        elif self.ahead:
+            self.ahead += data
+        else:  # RFC 9112 2.2: ignore empty lines before a request line
+            self.ahead += data.lstrip(b"\r\n")
+        return len(data)
 
-    def next_cycle(self) -> None:
-        """A fresh h11 state for the next request, fed what the client already pipelined. (h11 parses the
-        requests; the answers are written here, so h11 never sees them and cannot start its own next cycle.)"""
-        pending, closed = self.h11.trailing_data
-        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=self.max_head)
-        if pending:
-            self.h11.receive_data(pending)
-        if closed:
-            self.h11.receive_data(b"")
+    @property
+    def idle(self) -> bool:
+        """Nothing of a next request received yet (nor the end of the connection)."""
+        return self.h11 is None and not self.ahead and not self.eof
+
+    def parser(self) -> h11.Connection:
+        """The parser of the request now being read, fed what arrived ahead of it."""
+        if self.h11 is None:
+            self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=self.max_head)
+            if self.ahead:
+                self.h11.receive_data(bytes(self.ahead))
+                self.ahead = bytearray()
+            if self.eof:
+                self.h11.receive_data(b"")
+        return self.h11
+
+    def request_read(self) -> None:
+        """The request is read whole: keep what the client pipelined after it, and drop the parser."""
+        if self.h11 is not None:
+            self.ahead = bytearray(self.h11.trailing_data[0].lstrip(b"\r\n"))
+            self.h11 = None
 
     def pending(self) -> bytes:
-        """Bytes received that h11 has not turned into events yet."""
-        return self.h11.trailing_data[0]
+        """Bytes received that the parser has not turned into events yet."""
+        return self.h11.trailing_data[0] if self.h11 is not None else bytes(self.ahead)
 
     def watch_disconnect(self) -> asyncio.Future[None]:
         if self._gone is None:
@@ -439,7 +458,6 @@ class HTTPServer:
                 )
             if not keep:
                 return
-            conn.next_cycle()
 
     def _protocol_error(self, exc: h11.RemoteProtocolError) -> HTTPError:
         """h11's refusal, in our words and without the bytes it quotes (they may hold a session key)."""
@@ -478,31 +496,31 @@ class HTTPServer:
         if length is not None and int(length) > limit:
             raise HTTPError(413, f"request body of {length} bytes exceeds the {limit}-byte limit", discard=int(length))
         request.body = await self._read_body(conn, limit)
-        conn.fresh = not conn.pending()
+        conn.request_read()
         return request
 
     async def _next_head(self, conn: _Connection) -> h11.Request | None:
-        h = conn.h11
+        if conn.idle:  # between requests: wait for the next one to begin
+            try:
+                async with asyncio.timeout(self.keepalive_timeout):
+                    while conn.idle:
+                        await conn.receive()
+            except TimeoutError:
+                return None  # idle keep-alive connection: close quietly
+        h = conn.parser()
         loop = asyncio.get_running_loop()
-        deadline: float | None = None  # set once the request has begun: the whole head must come by then
+        deadline = loop.time() + self.request_timeout  # the request has begun: the whole head must come by then
         while True:
             event = h.next_event()
             if isinstance(event, h11.Request):
                 return event
             if event is not h11.NEED_DATA:
                 return None  # ConnectionClosed
-            pending = conn.pending()
-            if pending:
-                _check_request_line_prefix(pending)
-                if deadline is None:
-                    deadline = loop.time() + self.request_timeout
-            wait_until = deadline if deadline is not None else loop.time() + self.keepalive_timeout
+            _check_request_line_prefix(conn.pending())
             try:
-                async with asyncio.timeout_at(wait_until):
+                async with asyncio.timeout_at(deadline):
                     await conn.receive()
             except TimeoutError:
-                if deadline is None:
-                    return None  # idle keep-alive connection: close quietly
                 raise HTTPError(408, "the request was not completed in time") from None
 
     def _request(self, event: h11.Request) -> Request:
@@ -538,7 +556,7 @@ class HTTPServer:
 
     async def _read_body(self, conn: _Connection, limit: int) -> bytes:
         """The request body, de-chunked; 413 as soon as it outgrows `limit`, 408 when it stalls."""
-        h = conn.h11
+        h = conn.parser()
         chunks: list[bytes] = []
         size = 0
         continued = False
