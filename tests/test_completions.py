@@ -28,3 +28,24 @@ def test_bash_completion_offers_commands_and_options() -> None:
 
     assert complete("liveagent po") == ["poll"]
     assert "--follow" in complete("liveagent poll --f")
+
+
+def _complete(line: str) -> list[str]:
+    """What bash is offered for the last word of `line` (a trailing space: a new, empty word)."""
+    words = line.split() + ([""] if line.endswith(" ") else [])
+    env = dict(os.environ, _LIVEAGENT_COMPLETE="complete_bash", COMP_WORDS=line, COMP_CWORD=str(len(words) - 1))
+    return subprocess.run([LIVEAGENT], env=env, capture_output=True, text=True, check=True).stdout.split()
+
+
+def test_completion_offers_the_values_an_argument_takes(isolated_env: Path) -> None:
+    """QA2-59: typing on/off, profile names, profile keys, stored session names."""
+    assert _complete("liveagent typing ") == ["on", "off"]
+    assert _complete("liveagent typing of") == ["off"]
+    (isolated_env / "config.toml").write_text('[profiles.uat]\npod = "x"\n[profiles.prod]\npod = "y"\n')
+    assert _complete("liveagent config show ") == ["prod", "uat"]
+    assert _complete("liveagent status --profile u") == ["uat"]
+    assert "visitor_name" in _complete("liveagent config set uat ") and "pod" in _complete("liveagent config set uat ")
+    state = isolated_env / "state"
+    state.mkdir()
+    (state / "ci.toml").write_text("")
+    assert _complete("liveagent status --session ") == ["ci"]

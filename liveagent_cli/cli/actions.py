@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from liveagent_cli.cli.common import shown, visitor_command
+from liveagent_cli.cli.completion import on_off
 from liveagent_cli.core.errors import NoAgentError, UsageError
 from liveagent_cli.flows.context import Context
 
@@ -25,7 +26,10 @@ def _sent(ctx: Context, what: str, sequence: int, **extra: Any) -> None:
 @visitor_command(app, "typing")
 def typing_cmd(
     ctx: Context,
-    state: Annotated[str, typer.Argument(help="on (ChasitorTyping) or off (ChasitorNotTyping)", metavar="on|off")],
+    state: Annotated[
+        str,
+        typer.Argument(help="on (ChasitorTyping) or off (ChasitorNotTyping)", metavar="on|off", autocompletion=on_off),
+    ],
 ) -> None:
     """Tell the agent the visitor is typing, or stopped (ChasitorTyping / ChasitorNotTyping)."""
     from liveagent_cli.flows.signals import send_typing

@@ -78,8 +78,8 @@ def build_app(only: str | None = None) -> typer.Typer:
     names = [only] if only in COMMANDS else list(COMMANDS)
     for name in names:
         module = importlib.import_module(f"liveagent_cli.cli.{COMMANDS[name]}")
-        if name in GROUPS:
-            app.add_typer(module.app, name=name)
+        if name in GROUPS:  # the whole first line in the command list: Click would cut it at 45 characters
+            app.add_typer(module.app, name=name, short_help=str(module.app.info.help).strip().splitlines()[0])
         else:
             app.registered_commands.extend(c for c in module.app.registered_commands if c.name == name)
     return app

@@ -12,15 +12,18 @@ import contextlib
 import functools
 import inspect
 import os
+import signal
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from liveagent_cli.cli import completion
 from liveagent_cli.cli.environment import Environment, current
 from liveagent_cli.core.errors import ExitCode, LiveAgentError, UsageError
-from liveagent_cli.core.output import Output
+from liveagent_cli.core.output import Output, printable
 from liveagent_cli.core.redact import Redactor
 
 if TYPE_CHECKING:
@@ -32,8 +35,16 @@ CONN = "Connection (flag > environment > profile > default)"
 OUT = "Output"
 
 
-def _opt(*decls: str, help: str, panel: str = CONN, metavar: str | None = None) -> Any:
-    return typer.Option(*decls, help=help, rich_help_panel=panel, show_default=False, metavar=metavar)
+def _opt(
+    *decls: str,
+    help: str,
+    panel: str = CONN,
+    metavar: str | None = None,
+    complete: Callable[[str], list[str]] | None = None,
+) -> Any:
+    return typer.Option(
+        *decls, help=help, rich_help_panel=panel, show_default=False, metavar=metavar, autocompletion=complete
+    )
 
 
 _COMMON: list[tuple[str, Any, Any]] = [
@@ -53,12 +64,22 @@ _COMMON: list[tuple[str, Any, Any]] = [
     (
         "profile",
         str | None,
-        _opt("--profile", help="[profiles.NAME] of the config file [env LIVEAGENT_PROFILE]", metavar="NAME"),
+        _opt(
+            "--profile",
+            help="[profiles.NAME] of the config file [env LIVEAGENT_PROFILE]",
+            metavar="NAME",
+            complete=completion.profile_names,
+        ),
     ),
     (
         "session",
         str | None,
-        _opt("--session", help="named state slot, default 'default' [env LIVEAGENT_SESSION]", metavar="NAME"),
+        _opt(
+            "--session",
+            help="named state slot, default 'default' [env LIVEAGENT_SESSION]",
+            metavar="NAME",
+            complete=completion.session_names,
+        ),
     ),
     ("insecure", bool, _opt("--insecure", help="allow plain http to a non-loopback pod")),
     ("json_", bool, _opt("--json", help="machine output on stdout", panel=OUT)),
@@ -133,11 +154,53 @@ def shown(out: Output, error: LiveAgentError) -> Exception:
     return error if out.json_mode else AlreadyShown(error)
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised in the main thread so the command unwinds as for Ctrl-C (a chat is ended on the
+    pod and forgotten, locks are released); a BaseException, so no `except Exception` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def ending_like_ctrl_c() -> Iterator[None]:
+    """While a command runs, SIGTERM (CI cancel, `timeout`, `docker stop`) and SIGHUP (the terminal closed) raise
+    `Terminated`; a second one of the same kind ends the process at once. Only the main thread can take signals,
+    so a command run on another thread (the in-process tests) keeps the defaults."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        signal.signal(signum, signal.SIG_DFL)
+        raise Terminated(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, before in previous.items():
+            signal.signal(sig, before)
+
+
+def debug_wanted(flag: bool, env: Environment | None = None) -> bool:
+    """--debug, or LIVEAGENT_DEBUG set to anything but empty, 0, false, no or off (for CI logs)."""
+    value = (env or current()).environ.get("LIVEAGENT_DEBUG", "")
+    return flag or value.strip().lower() not in ("", "0", "false", "no", "off")
+
+
 def fail(out: Output, exc: BaseException, debug: bool) -> NoReturn:
     """Print one error line (+ hint) and exit with the contract's code; traceback only with --debug."""
+    if isinstance(exc, BrokenPipeError):
+        # the reader went away (e.g. `| head -1`): stop quietly, as a Unix tool killed by SIGPIPE would
+        with contextlib.suppress(OSError, ValueError):  # a captured stream has no descriptor to silence
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, out.stdout.fileno())
+        raise typer.Exit(int(ExitCode.BROKEN_PIPE))
     if debug:
         text = "".join(traceback.format_exception(exc))
-        out.stderr.write(out.redactor.text(text))
+        out.stderr.write(printable(out.redactor.text(text)))
     if isinstance(exc, AlreadyShown):
         if exc.error.hint:
             out.hint(exc.error.hint)
@@ -148,12 +211,9 @@ def fail(out: Output, exc: BaseException, debug: bool) -> NoReturn:
     if isinstance(exc, KeyboardInterrupt):
         out.error("interrupted")
         raise typer.Exit(int(ExitCode.INTERRUPTED))
-    if isinstance(exc, BrokenPipeError):
-        # the reader went away (e.g. `| head`): stop quietly, like other Unix tools
-        with contextlib.suppress(OSError, ValueError):  # a captured stream has no descriptor to silence
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, out.stdout.fileno())
-        raise typer.Exit(int(ExitCode.INTERNAL))
+    if isinstance(exc, Terminated):
+        out.error(f"stopped by {exc}")
+        raise typer.Exit(int(ExitCode.HANGUP if exc.signum == signal.SIGHUP else ExitCode.TERMINATED))
     out.error(f"unexpected {type(exc).__name__}: {exc}", hint="rerun with --debug and report the traceback")
     raise typer.Exit(int(ExitCode.INTERNAL))
 
@@ -175,8 +235,8 @@ def guarded(out: Output, debug: bool, body: Callable[[], None]) -> None:
         body()
     except typer.Exit:
         raise
-    except (Exception, KeyboardInterrupt) as exc:  # every failure ends as one line and a code
-        fail(out, exc, debug)
+    except (Exception, KeyboardInterrupt, Terminated) as exc:  # every failure ends as one line and a code
+        fail(out, exc, debug_wanted(debug))
 
 
 def visitor_command(app: typer.Typer, name: str, **kwargs: Any) -> Callable[[F], F]:
@@ -199,7 +259,8 @@ def visitor_command(app: typer.Typer, name: str, **kwargs: Any) -> Callable[[F],
                 finally:
                     ctx.close()
 
-            guarded(out, common["debug"], body)
+            with ending_like_ctrl_c():
+                guarded(out, common["debug"], body)
 
         wrapper.__signature__ = inspect.Signature(own + _PARAMS)  # type: ignore[attr-defined]
         kwargs.setdefault("short_help", (func.__doc__ or "").strip().splitlines()[0])  # Click cuts at 45 chars

@@ -7,8 +7,12 @@ from typing import Annotated, Any
 import typer
 
 from liveagent_cli.cli.common import guarded, make_output
+from liveagent_cli.cli.completion import profile_keys, profile_names
 from liveagent_cli.cli.environment import current
 from liveagent_cli.core.errors import UsageError
+from liveagent_cli.core.settings import PROFILE_KEYS
+
+KEY_ORDER = sorted(PROFILE_KEYS)
 
 app = typer.Typer(help="Show, list and set profiles of the config file ([profiles.NAME] tables).", no_args_is_help=True)
 
@@ -59,7 +63,8 @@ def list_cmd(json_: Json = False, debug: Debug = False) -> None:
 @app.command("show")
 def show_cmd(
     profile: Annotated[
-        str | None, typer.Argument(help="a profile; default LIVEAGENT_PROFILE", metavar="[NAME]")
+        str | None,
+        typer.Argument(help="a profile; default LIVEAGENT_PROFILE", metavar="[NAME]", autocompletion=profile_names),
     ] = None,
     json_: Json = False,
     debug: Debug = False,
@@ -88,8 +93,12 @@ def show_cmd(
 
 @app.command("set")
 def set_cmd(
-    profile: Annotated[str, typer.Argument(help="the profile to change (created if new)", metavar="NAME")],
-    key: Annotated[str, typer.Argument(help="pod, org_id, deployment_id, button_id, api_version, …", metavar="KEY")],
+    profile: Annotated[
+        str, typer.Argument(help="the profile to change (created if new)", metavar="NAME", autocompletion=profile_names)
+    ],
+    key: Annotated[
+        str, typer.Argument(help=f"one of: {', '.join(KEY_ORDER)}", metavar="KEY", autocompletion=profile_keys)
+    ],
     value: Annotated[str, typer.Argument(help="the value; an empty string removes the key", metavar="VALUE")],
     debug: Debug = False,
 ) -> None:
