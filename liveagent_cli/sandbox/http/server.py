@@ -342,6 +342,7 @@ class HTTPServer:
         self.log_text = log_text  # the same for a traceback
         self.server_name = server_name
         self._listener: Listener | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # one per connection: the loop keeps only weak references
         self._conns: set[_Connection] = set()
         self._closing = False
 
@@ -384,7 +385,9 @@ class HTTPServer:
         if self._closing:
             sock.close()
             return
-        asyncio.get_running_loop().create_task(self._open(sock))
+        task = asyncio.get_running_loop().create_task(self._open(sock))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _open(self, sock: socket.socket) -> None:
         loop = asyncio.get_running_loop()
