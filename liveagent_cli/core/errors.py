@@ -33,7 +33,10 @@ class ExitCode(IntEnum):
     NO_SESSION = 6
     NO_AGENT = 7
     TIMEOUT = 8
+    HANGUP = 129  # 128 + SIGHUP, the shell's number for it
     INTERRUPTED = 130
+    BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of stdout went away (`| head -1`)
+    TERMINATED = 143  # 128 + SIGTERM
 
 
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
@@ -48,7 +51,10 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.NO_SESSION: "no session, or the session expired or ended (403)",
     ExitCode.NO_AGENT: "no agent: ChatRequestFail, or `availability` found none online",
     ExitCode.TIMEOUT: "timed out waiting (`--until`, `--timeout`)",
+    ExitCode.HANGUP: "the terminal hung up (SIGHUP), handled like Ctrl-C",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+    ExitCode.BROKEN_PIPE: "stdout was closed by its reader (`| head`): a quiet stop",
+    ExitCode.TERMINATED: "terminated (SIGTERM), handled like Ctrl-C",
 }
 
 
