@@ -1,6 +1,8 @@
 """The state store: atomic, private, versioned, and loud about anything it cannot trust."""
 
+import os
 import stat
+import threading
 import time
 from pathlib import Path
 
@@ -8,6 +10,8 @@ import pytest
 
 from liveagent_cli.core.errors import SessionGoneError, StateError, UsageError
 from liveagent_cli.core.state import SessionState, StateStore
+from liveagent_cli.sandbox import Sandbox
+from tests.conftest import Cli, wait_until
 
 
 def _state() -> SessionState:
@@ -100,3 +104,60 @@ def test_every_field_is_type_checked(tmp_path: Path, field_name: str, bad: str) 
     store.path.write_text("\n".join([*lines[:at], f"{field_name} = {bad}", *lines[at:]]) + "\n")
     with pytest.raises(StateError, match=f"malformed {field_name}"):
         store.load()
+
+
+def test_a_session_leaves_no_lock_file_behind(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    """QA2-17: after `end`, the state folder holds nothing of the session, NAME.poll.lock and NAME.state.lock
+    included, whichever way it ended."""
+    state = tmp_path / "state"
+    cli.established()
+    assert cli("send", "hi").code == 0 and cli("poll", "--until", "ChatMessage").code == 0
+    assert {p.name for p in state.iterdir()} >= {"default.toml", "default.poll.lock", "default.state.lock"}
+    assert cli("end").code == 0
+    assert list(state.iterdir()) == []
+    assert cli("session", "--session", "other").code == 0 and cli("end", "--session", "other").code == 0
+    assert list(state.iterdir()) == [], "a session ended before init too"
+
+
+def test_a_lock_file_held_elsewhere_is_removed_by_its_holder(tmp_path: Path) -> None:
+    """`delete` leaves a lock someone holds; the holder removes the file when it lets go."""
+    store = StateStore(tmp_path, "s")
+    poll_lock = tmp_path / "s.poll.lock"
+    with store.lock("poll") as held:
+        assert held
+        store.delete()
+        assert poll_lock.exists(), "never removed under another holder"
+    assert not poll_lock.exists()
+
+
+def _opened(path: Path) -> int:
+    """How many descriptors of this process are open on `path` (Linux /proc)."""
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == str(path))
+
+
+def test_a_waiter_on_a_removed_lock_file_takes_the_one_at_the_path(tmp_path: Path) -> None:
+    """Removing a lock file is safe only if a process that was waiting on it does not count the removed file
+    as the lock: it must lock the file now at the path, so nobody else can take that one too."""
+    store = StateStore(tmp_path, "s")
+    lock_file = tmp_path / "s.state.lock"
+    inside, release = threading.Event(), threading.Event()
+
+    def waiter() -> None:
+        with store.lock():
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=waiter)
+    with store.lock():  # no state file: this holder removes the lock file as it lets go
+        thread.start()
+        wait_until(lambda: _opened(lock_file) == 2)  # the waiter has the same file open, and waits on it
+    wait_until(inside.is_set)
+    try:
+        with store.lock(blocking=False) as got:
+            assert not got, "the waiter holds the lock file at the path, not the removed one"
+        assert lock_file.exists()
+    finally:
+        release.set()
+        thread.join()
+    assert not lock_file.exists()

@@ -3,7 +3,8 @@
 Files are 0600 in a 0700 folder and written atomically (temporary file in the same folder, fsync, replace),
 so a Ctrl-C or kill -9 never leaves a torn file. Locks are `fcntl.flock` on a side file: the kernel drops
 them when a process dies, even by kill -9, and they cost nothing at start-up (the `filelock` package was
-measured at ~55 ms of imports here, more than the rest of `liveagent status`).
+measured at ~55 ms of imports here, more than the rest of `liveagent status`). A session's side files go
+with it: the holder of a lock removes the file once the state file is gone (see `StateStore.lock`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from liveagent_cli.core.atomic import atomic_write, fsync_dir
 from liveagent_cli.core.errors import SessionGoneError, StateError, UsageError
 
 SCHEMA = 1
+LOCK_KINDS = ("state", "poll")  # NAME.state.lock: read-change-write of the file; NAME.poll.lock: the long poll
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HEADER = "# liveagent session state. Holds a live session key: do not share or commit this file.\n"
 
@@ -152,25 +154,49 @@ class StateStore:
     # -- locking -------------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self, kind: str = "state", *, blocking: bool = True) -> Iterator[bool]:
-        """Hold an exclusive advisory lock; `kind` separates the short state lock from the long poll lock.
+        """Hold an exclusive advisory lock; `kind` (LOCK_KINDS) separates the short state lock from the long poll
+        lock. Yields False (holding nothing) when `blocking` is false and another process has it.
 
-        Yields False (holding nothing) when `blocking` is false and another process has it.
+        Once the session's state file is gone (after `end`), the holder removes the lock file before letting go,
+        so lock files do not pile up; a process that was waiting on the removed file sees that and locks the
+        file now at that path instead (`_locked`). Removing a lock file is safe only so: by its holder, and
+        with every taker checking that what it locked is still the file at the path.
         """
         self._ensure_dir()
         lock_path = self.directory / f"{self.name}.{kind}.lock"
+        fd = self._locked(lock_path, blocking)
+        if fd is None:
+            yield False
+            return
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise self._unwritable(exc) from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
             yield True
         finally:
+            if not self.path.exists():
+                with contextlib.suppress(OSError):
+                    os.unlink(lock_path)
             os.close(fd)  # closing the descriptor releases the lock
+
+    def _locked(self, lock_path: Path, blocking: bool) -> int | None:
+        """The descriptor of the lock file at `lock_path`, locked; None when `blocking` is false and it is held."""
+        while True:
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                raise self._unwritable(exc) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+                held, now = os.fstat(fd), os.stat(lock_path)
+                if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
+                    return fd
+            except BlockingIOError:
+                os.close(fd)
+                return None
+            except FileNotFoundError:
+                pass  # removed by the holder we waited for: lock the file that is there now
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)
 
     # -- reading and writing -----------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -220,12 +246,17 @@ class StateStore:
             return state
 
     def delete(self) -> None:
+        """Forget the session: its state file, and the lock files nobody holds (a holder removes its own)."""
         try:
             self.path.unlink()
         except FileNotFoundError:
             pass
         except OSError as exc:
             raise self._unwritable(exc) from None
+        for kind in LOCK_KINDS:
+            if (self.directory / f"{self.name}.{kind}.lock").exists():
+                with self.lock(kind, blocking=False):
+                    pass  # taken: removed on the way out, as the state file is gone
         fsync_dir(self.directory)
 
     def _unwritable(self, exc: OSError) -> StateError:
