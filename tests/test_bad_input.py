@@ -27,7 +27,7 @@ def _clean_failure(run, code: int, needle: str) -> None:  # type: ignore[no-unty
         (["session", "--pod", "ftp://pod.example.com"], {}, 3, "not an http(s) URL"),
         (["session", "--pod", "http://pod.example.com"], {}, 3, "refusing plain http"),
         (["session", "--api-version", "v58"], {}, 3, "not a positive integer"),
-        (["session", "--profile", "nope"], {}, 3, "unknown profile 'nope'"),
+        (["session", "--profile", "nope"], {}, 3, "(so no profile 'nope')"),
         (["session", "--session", "../x"], {}, 2, "invalid session name"),
         (["send", "hello"], {}, 6, "no session"),
         (["poll"], {}, 6, "no session"),

@@ -69,24 +69,47 @@ def show_cmd(
     json_: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Show every setting as it resolves now (flag > environment > profile > default) and where it came from."""
+    """Show every setting as it resolves now (flag > environment > profile > default), where it came from, and
+    what is wrong with any that would be refused (exit 3)."""
     out = make_output(json_, False, False)
 
     def body() -> None:
-        from liveagent_cli.core.settings import resolve
+        from liveagent_cli.cli.common import shown
+        from liveagent_cli.core.errors import ConfigError
+        from liveagent_cli.core.settings import config_path, load_config, resolve
 
-        settings = resolve({}, profile, current().environ)
-        rows = {
-            name: {"value": settings.values[name], "source": settings.sources[name]} for name in sorted(settings.values)
-        }
+        environ = current().environ
+        load_config(config_path(environ))  # a file that is not TOML is reported, as `config list` does
+        settings = resolve({}, profile, environ)
+        rows: dict[str, dict[str, Any]] = {}
+        invalid: list[str] = []
+        for name in sorted(settings.values):
+            rows[name] = {"value": settings.values[name], "source": settings.sources[name]}
+            if settings.problem(name) is not None:
+                try:
+                    settings.value(name)
+                except ConfigError as exc:
+                    rows[name]["error"] = exc.message
+                invalid.append(name)
         if json_:
             out.data({"profile": settings.profile, "settings": rows})
-            return
-        if not rows:
-            out.note("nothing is set; see `liveagent config set --help`")
-        width = max((len(n) for n in rows), default=0)
-        for name, row in rows.items():
-            out.text(f"{name.ljust(width)}  {row['value']}  ({row['source']})")
+        else:
+            if not rows:
+                out.note("nothing is set; see `liveagent config set --help`")
+            width = max((len(n) for n in rows), default=0)
+            for name, row in rows.items():
+                problem = settings.problem(name)
+                mark = f"  ✗ {problem}" if problem else ""
+                out.text(f"{name.ljust(width)}  {row['value']}  ({row['source']}){mark}")
+        if invalid:
+            first = invalid[0]
+            raise shown(
+                out,
+                ConfigError(
+                    f"{len(invalid)} setting{'s' if len(invalid) > 1 else ''} would be refused: {', '.join(invalid)}",
+                    hint=f"fix {first} where it comes from: {settings.blame(first)}",
+                ),
+            )
 
     guarded(out, debug, body)
 

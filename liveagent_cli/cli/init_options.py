@@ -77,7 +77,7 @@ def resolve_init(ctx: Context, raw: dict[str, Any]) -> dict[str, Any]:
     from liveagent_cli.core import prechat as pc
     from liveagent_cli.core.settings import check_agent_id, check_routing_target
 
-    get = ctx.settings.get
+    get = ctx.settings.value  # checked: a profile's `visitor_name = 5` is refused naming the profile
     details = pc.parse_pairs(raw.get("prechat") or []) + pc.parse_pairs(raw.get("prechat_hidden") or [], display=False)
     entities: list[dict[str, Any]] = []
     file = raw.get("prechat_file") or (Path(get("prechat_file")) if get("prechat_file") else None)

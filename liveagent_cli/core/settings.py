@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from liveagent_cli.core.atomic import atomic_write
@@ -64,31 +64,145 @@ def load_config(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         return {}
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}", hint="fix or remove the file") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
 
 
+class InvalidValue(ConfigError):
+    """A value that fails its check. `problem` and `takes` let `Settings` say it again naming the value's source
+    (LIVEAGENT_ORG_ID=…, profile uat in …/config.toml) instead of a flag the user never typed."""
+
+    def __init__(self, label: str, value: Any, problem: str, *, takes: str, flag: str) -> None:
+        super().__init__(f"{label} {value!r} {problem}", hint=f"{flag} takes {takes}")
+        self.problem = problem
+        self.takes = takes
+
+
+# what a profile value must be, as TOML writes it; every other key is a string
+_PROFILE_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "pod": ((str,), "a string URL"),
+    "org_id": ((str,), "a string id"),
+    "deployment_id": ((str,), "a string id"),
+    "button_id": ((str,), "a string id"),
+    "api_version": ((str, int), 'a number such as 58 or "58"'),
+    "insecure": ((bool,), "true or false"),
+}
+
+
+class Endpoint(NamedTuple):
+    """Where a session is opened: the normalised Chat API URL and the X-LIVEAGENT-API-VERSION, both checked."""
+
+    pod: str
+    api_version: str
+
+
+class Ids(NamedTuple):
+    """The three ids ChasitorInit and the Visitor resources carry, each checked."""
+
+    org_id: str
+    deployment_id: str
+    button_id: str
+
+
 @dataclass
 class Settings:
-    """Resolved settings plus the source of each ("flag", "env LIVEAGENT_POD", "profile work", "default")."""
+    """Resolved settings plus the source of each ("flag", "env LIVEAGENT_POD", "profile work", "default").
+
+    `get` is the value as given (for showing it); `value` and `require` check it first, and a value that fails
+    is reported naming where it came from, so a stale variable or a profile typo is found where it lives.
+    """
 
     values: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     profile: str | None = None
+    config_file: Path | None = None  # the file the profile was read from
 
     def get(self, name: str) -> Any:
+        """The value as given, unchecked."""
         return self.values.get(name)
 
+    def value(self, name: str) -> Any:
+        """The checked value (the pod normalised, ids and API version checked), or None when it is not set."""
+        raw = self.values.get(name)
+        if raw is None or raw == "":
+            return None
+        try:
+            return self._check(name, raw)
+        except ConfigError as exc:
+            raise self._blame(name, raw, exc) from None
+
     def require(self, name: str) -> Any:
-        value = self.values.get(name)
-        if value in (None, ""):
+        """The checked value; a ConfigError naming the flag and variable that set it when it is not set."""
+        value = self.value(name)
+        if value is None:
             flag = "--" + name.replace("_", "-")
             env = ENV_VARS.get(name)
             where = f"{flag} or {env}" if env else flag
             raise ConfigError(f"no {name.replace('_', ' ')} is set", hint=f"pass {where}, or set it in a profile")
         return value
+
+    def endpoint(self) -> Endpoint:
+        """The pod and API version a session is opened with."""
+        return Endpoint(self.require("pod"), self.require("api_version"))
+
+    def ids(self) -> Ids:
+        """The organization, deployment and button ids."""
+        return Ids(self.require("org_id"), self.require("deployment_id"), self.require("button_id"))
+
+    def insecure(self) -> bool:
+        return bool(self.value("insecure"))
+
+    def problem(self, name: str) -> str | None:
+        """What is wrong with a value, in a few words (for `config show`), or None when it is sound or unset."""
+        raw = self.values.get(name)
+        if raw is None or raw == "":
+            return None
+        try:
+            self._check(name, raw)
+        except InvalidValue as exc:
+            return exc.problem
+        except ConfigError as exc:
+            return exc.message
+        return None
+
+    def blame(self, name: str) -> str:
+        """Where a value came from, in words a person can act on: `--pod`, `LIVEAGENT_POD`, `profile x in …`."""
+        source = self.sources.get(name, "")
+        if source.startswith("env "):
+            return source.removeprefix("env ")
+        if source.startswith("profile "):
+            return f"profile {self.profile} in {self.config_file}"
+        return "--" + name.replace("_", "-") if source == "flag" else source
+
+    def _check(self, name: str, raw: Any) -> Any:
+        kinds, kind_words = _PROFILE_TYPES.get(name, ((str,), "a string"))
+        if not isinstance(raw, kinds) or (isinstance(raw, bool) and bool not in kinds):
+            raise ConfigError(f"{name} must be {kind_words}, not {raw!r}")
+        if name == "pod":
+            return normalize_pod(str(raw), insecure=self.insecure())
+        if name in ID_PREFIXES:
+            return check_id(name, str(raw))
+        if name == "api_version":
+            return check_api_version(str(raw))
+        return raw
+
+    def _blame(self, name: str, raw: Any, exc: ConfigError) -> ConfigError:
+        """`exc` again, naming the environment variable or profile the value came from (a flag's is kept)."""
+        source = self.sources.get(name, "")
+        if source.startswith("env "):
+            var = source.removeprefix("env ")
+            if isinstance(exc, InvalidValue):
+                return ConfigError(f"{var}={raw!r} {exc.problem}", hint=f"{var} takes {exc.takes}")
+            return ConfigError(f"{var}={raw!r}: {exc.message}", hint=exc.hint)
+        if source.startswith("profile "):
+            where = f"profile {self.profile} in {self.config_file}"
+            fix = f"`liveagent config set {self.profile} {name} VALUE` writes it checked"
+            if isinstance(exc, InvalidValue):
+                return ConfigError(f"{where}: {name} {raw!r} {exc.problem}", hint=f"{name} takes {exc.takes}; {fix}")
+            return ConfigError(f"{where}: {exc.message}", hint=exc.hint or fix)
+        return exc
 
 
 def resolve(
@@ -96,26 +210,38 @@ def resolve(
     profile: str | None,
     environ: Mapping[str, str],
 ) -> Settings:
-    """Merge flag > environment (`environ`, the command's variables) > profile > default for every known setting."""
+    """Merge flag > environment (`environ`, the command's variables) > profile > default for every known setting.
+
+    Values are only gathered here: they are checked when used (`Settings.value`), so `config show` can show a
+    wrong one and say what is wrong with it.
+    """
     profile_name = profile or environ.get("LIVEAGENT_PROFILE") or None
     profile_values: dict[str, Any] = {}
+    path = config_path(environ)
     if profile_name:
-        path = config_path(environ)
         profiles = load_config(path).get("profiles", {})
         if not isinstance(profiles, dict) or profile_name not in profiles:
+            if not path.exists():
+                raise ConfigError(
+                    f"no config file at {path} (so no profile {profile_name!r})",
+                    hint=f"create it with `liveagent config set {profile_name} pod HOST`, or set LIVEAGENT_CONFIG",
+                )
             known = ", ".join(sorted(profiles)) if isinstance(profiles, dict) and profiles else "none"
             raise ConfigError(
                 f"unknown profile {profile_name!r} in {path}",
                 hint=f"known profiles: {known}; add a [profiles.{profile_name}] table",
             )
-        profile_values = dict(profiles[profile_name])
+        table = profiles[profile_name]
+        if not isinstance(table, dict):
+            raise ConfigError(f"config file {path}: profiles.{profile_name} is not a table")
+        profile_values = dict(table)
         unknown = sorted(set(profile_values) - PROFILE_KEYS)
         if unknown:
             raise ConfigError(
-                f"profile {profile_name!r} has unknown keys: {', '.join(unknown)}",
+                f"profile {profile_name!r} in {path} has unknown keys: {', '.join(unknown)}",
                 hint="known keys: " + ", ".join(sorted(PROFILE_KEYS)),
             )
-    settings = Settings(profile=profile_name)
+    settings = Settings(profile=profile_name, config_file=path if profile_name else None)
     for name in sorted(PROFILE_KEYS | set(flags)):
         if flags.get(name) not in (None, ""):
             settings.values[name], settings.sources[name] = flags[name], "flag"
@@ -139,6 +265,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+POD_TAKES = "an https:// URL or a bare host, e.g. d.la1-c1-ukb.salesforceliveagent.com"
+
+
 def normalize_pod(raw: str, *, insecure: bool = False) -> str:
     """Turn what the user typed into the Chat API endpoint, ending in /chat/rest/.
 
@@ -150,15 +279,19 @@ def normalize_pod(raw: str, *, insecure: bool = False) -> str:
     if "://" not in text:
         text = "https://" + text
     parts = urlsplit(text)
+
+    def invalid(problem: str) -> InvalidValue:
+        return InvalidValue("the pod URL", raw, problem, takes=POD_TAKES, flag="--pod")
+
     if parts.scheme not in ("http", "https"):
-        raise ConfigError(f"the pod URL {raw!r} is not an http(s) URL", hint="pass --pod https://HOST/chat/rest/")
+        raise invalid("is not an http(s) URL")
     try:
         host = parts.hostname or ""
         port = parts.port
     except ValueError:
-        raise ConfigError(f"the pod URL {raw!r} has an invalid port") from None
+        raise invalid("has an invalid port") from None
     if not host or any(c.isspace() for c in text) or parts.query or parts.fragment or parts.username:
-        raise ConfigError(f"the pod URL {raw!r} is not a valid URL", hint="pass --pod https://HOST/chat/rest/")
+        raise invalid("is not a valid URL")
     if parts.scheme == "http" and not insecure and not is_loopback(host):
         raise ConfigError(
             f"refusing plain http to {host}: the session key would cross the network unencrypted",
@@ -173,34 +306,55 @@ def normalize_pod(raw: str, *, insecure: bool = False) -> str:
     return urlunsplit((parts.scheme, netloc, path + "/", "", ""))
 
 
-def check_id(name: str, value: str) -> str:
-    """A Salesforce id: 15 or 18 letters and digits with the right key prefix."""
+_CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def id_checksum(id15: str) -> str:
+    """The three characters that make a 15-character Salesforce id an 18-character one.
+
+    Each block of five characters gives one: bit i is set when its i-th character is a capital letter, and the
+    five bits index A-Z then 0-5. So `00D5g000000SBOX` becomes `00D5g000000SBOXEA4`.
+    """
+    return "".join(
+        _CHECKSUM_ALPHABET[sum(1 << i for i, c in enumerate(id15[start : start + 5]) if "A" <= c <= "Z")]
+        for start in (0, 5, 10)
+    )
+
+
+def _check_salesforce_id(label: str, value: str, prefix: str, flag: str) -> str:
+    """15 or 18 letters and digits starting with `prefix`; an 18-character id's last three must be its checksum."""
     value = value.strip()
-    prefix = ID_PREFIXES[name]
+    takes = f"15 or 18 letters and digits starting with {prefix}"
     if not _ID_RE.match(value) or not value.startswith(prefix):
-        raise ConfigError(
-            f"{name.replace('_', ' ')} {value!r} is not a valid Salesforce id",
-            hint=f"{ID_FLAGS[name]} takes 15 or 18 letters and digits starting with {prefix}",
+        raise InvalidValue(label, value, "is not a valid Salesforce id", takes=takes, flag=flag)
+    if len(value) == 18 and value[15:].upper() != (expected := id_checksum(value[:15])):
+        raise InvalidValue(
+            label,
+            value,
+            f"is not a valid Salesforce id: its last 3 characters, a checksum of the first 15, should be {expected}",
+            takes=takes + " (copy the id rather than retyping it: letter case matters)",
+            flag=flag,
         )
     return value
+
+
+def check_id(name: str, value: str) -> str:
+    """An org, deployment or button id: its prefix, its length and, for 18 characters, its checksum."""
+    return _check_salesforce_id(name.replace("_", " "), value, ID_PREFIXES[name], ID_FLAGS[name])
 
 
 def check_api_version(value: str) -> str:
     text = str(value).strip()
     if not text.isdigit() or not 1 <= int(text) <= 999:
-        raise ConfigError(f"API version {value!r} is not a positive integer", hint="for example --api-version 58")
+        raise InvalidValue(
+            "API version", value, "is not a positive integer", takes="a whole number such as 58", flag="--api-version"
+        )
     return str(int(text))
 
 
-def check_agent_id(value: str) -> str:
-    """An agent's user id (005…), for direct-to-agent routing."""
-    value = value.strip()
-    if not _ID_RE.match(value) or not value.startswith("005"):
-        raise ConfigError(
-            f"agent id {value!r} is not a valid Salesforce user id",
-            hint="--agent-id takes 15 or 18 letters and digits starting with 005",
-        )
-    return value
+def check_agent_id(value: str, *, flag: str = "--agent-id") -> str:
+    """An agent's user id (005…), for direct-to-agent routing and Availability."""
+    return _check_salesforce_id("agent id", value, "005", flag)
 
 
 def check_routing_target(value: str) -> str:

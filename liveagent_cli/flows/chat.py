@@ -95,10 +95,7 @@ class ChatSession:
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> None:
-        from liveagent_cli.core.settings import check_id
-
-        for name in ("org_id", "deployment_id", "button_id"):  # before a session exists to be left behind
-            check_id(name, str(self.ctx.settings.require(name)))
+        self.ctx.settings.ids()  # checked before a session exists to be left behind
         open_session(self.ctx, replace=self.options.replace)
         self._opened = True
         init_chat(self.ctx, self.options.init)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from liveagent_cli.core.errors import ConfigError, LiveAgentError, NetworkError
 from liveagent_cli.core.messages import AvailabilityResult
 from liveagent_cli.core.render import wait_phrase
-from liveagent_cli.core.settings import check_api_version, check_id, is_loopback, normalize_pod
+from liveagent_cli.core.settings import is_loopback
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.deadline import Deadline, give_up_seconds
 from liveagent_cli.flows.retry import retrying
@@ -57,7 +57,7 @@ def run_doctor(ctx: Context, prechat_file: Path | None) -> list[Check]:
 
     pod = None
     try:
-        pod = normalize_pod(str(settings.require("pod")), insecure=bool(settings.get("insecure")))
+        pod = settings.require("pod")
         host = urlsplit(pod).hostname or ""
         if pod.startswith("http://"):
             note = "plain http: fine for a loopback pod such as the sandbox" if is_loopback(host) else "plain http"
@@ -69,17 +69,22 @@ def run_doctor(ctx: Context, prechat_file: Path | None) -> list[Check]:
     ids: dict[str, str] = {}
     for name in ("org_id", "deployment_id", "button_id"):
         try:
-            ids[name] = check_id(name, str(settings.require(name)))
+            ids[name] = settings.require(name)
             checks.append(Check(name.replace("_", " "), "ok", f"{ids[name]}{source(name)}"))
         except ConfigError as exc:
             checks.append(Check(name.replace("_", " "), "fail", exc.message, exc))
     try:
-        api_version = check_api_version(str(settings.require("api_version")))
+        api_version = settings.require("api_version")
         checks.append(Check("api version", "ok", f"{api_version}{source('api_version')}"))
     except ConfigError as exc:
         checks.append(Check("api version", "fail", exc.message, exc))
         api_version = ""
-    file = prechat_file or (Path(settings.get("prechat_file")) if settings.get("prechat_file") else None)
+    try:
+        named = settings.value("prechat_file")
+    except ConfigError as exc:
+        checks.append(Check("pre-chat file", "fail", exc.message, exc))
+        named = None
+    file = prechat_file or (Path(named) if named else None)
     if file is not None:
         from liveagent_cli.core.prechat import load_file
 

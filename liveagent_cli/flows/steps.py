@@ -10,7 +10,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from liveagent_cli.core.errors import NetworkError, SessionGoneError, UsageError
-from liveagent_cli.core.settings import check_api_version, check_id, normalize_pod
 from liveagent_cli.core.state import ChatPhase, SessionState
 from liveagent_cli.flows.channel import Channel
 from liveagent_cli.flows.context import Context
@@ -24,8 +23,7 @@ if TYPE_CHECKING:
 
 def open_session(ctx: Context, *, replace: bool = False) -> SessionState:
     """GET System/SessionId and store the new session under the store's name."""
-    pod = normalize_pod(str(ctx.settings.require("pod")), insecure=bool(ctx.settings.get("insecure")))
-    api_version = check_api_version(str(ctx.settings.require("api_version")))
+    pod, api_version = ctx.settings.endpoint()
     with ctx.store.lock():
         if ctx.store.exists() and not replace:
             old = ctx.store.load()
@@ -78,7 +76,7 @@ def build_init_body(state: SessionState, options: dict[str, Any]) -> dict[str, A
 
 def init_chat(ctx: Context, options: dict[str, Any]) -> SessionState:
     """POST Chasitor/ChasitorInit with the resolved ids: asks for an agent."""
-    ids = {name: check_id(name, str(ctx.settings.require(name))) for name in ("org_id", "deployment_id", "button_id")}
+    ids = ctx.settings.ids()._asdict()
     channel = Channel(ctx)
     phase = channel.state.chat
     if phase != ChatPhase.SESSION:

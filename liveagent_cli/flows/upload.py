@@ -83,7 +83,7 @@ def upload(ctx: Context, plan: UploadPlan, on_progress: Any = None) -> SessionSt
 
     target = urlsplit(state.upload_url)
     if target.scheme != "https" and not (target.scheme == "http" and is_loopback(target.hostname or "")):
-        if not ctx.settings.get("insecure"):
+        if not ctx.settings.insecure():
             raise ConfigError(
                 f"refusing to upload over {target.scheme or 'an unknown scheme'} to {target.hostname}",
                 hint="the upload URL came from the pod; pass --insecure if you really mean it",
