@@ -25,6 +25,9 @@ path of every message of a thousand chats) and lets an answer be cut short. The 
   away: it reads ahead only while asked, keeping what a pipelining client sends for the next request;
 - `Response.drop` closes (or resets) the connection without an answer, `Response.cut_at` closes it part-way
   through the answer: the failures a test pod injects;
+- `Response.stream` is an answer written piece by piece while the connection stays open (Server-Sent
+  Events): chunked on HTTP/1.1, ended by closing on HTTP/1.0; the producer is told when the client left,
+  and a reader too slow to take what is written is cut off rather than buffered without end;
 - every response carries `Content-Length`, except 204 and 304, which RFC 9110 forbids it on.
 """
 
@@ -58,6 +61,7 @@ DEFAULT_MAX_HEAD = 16 * 1024
 DEFAULT_MAX_HEADERS = 100
 DEFAULT_KEEPALIVE_TIMEOUT = 120.0
 DEFAULT_REQUEST_TIMEOUT = 30.0
+DEFAULT_STREAM_WRITE_TIMEOUT = 30.0  # seconds a streamed answer's reader may take nothing before it is cut off
 
 # RFC 9110 methods this server routes to its handler; CONNECT and TRACE (and anything else) get 501.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -140,6 +144,76 @@ class Response:
     drop: bool = False  # close the connection without answering at all (fault injection)
     reset: bool = False  # with `drop`: reset the connection (RST) rather than close it (FIN)
     cut_at: int | None = None  # close the connection after this many bytes of the answer, head included
+    # A body written piece by piece (SSE): called once the head is sent, the connection stays open until it
+    # returns. Ignored for HEAD (the head alone is sent).
+    stream: Callable[[ResponseStream], Awaitable[None]] | None = None
+
+
+class ResponseStream:
+    """The open body of a streamed answer, handed to `Response.stream`'s producer.
+
+    `write` sends one piece and waits until the socket took it, for at most `write_timeout` seconds: a
+    reader that takes nothing for that long is cut off (its connection aborted), so one stalled client
+    costs a bounded buffer, never the server's memory. `gone` completes when the client closes the
+    connection. `cut()` closes it at once without ending the body properly: a stream dropped mid-way.
+    """
+
+    __slots__ = ("_conn", "_chunked", "_timeout", "broken", "cut_short")
+
+    def __init__(self, conn: _Connection, *, chunked: bool, write_timeout: float) -> None:
+        self._conn = conn
+        self._chunked = chunked
+        self._timeout = write_timeout
+        self.broken = False  # the client left, or could not keep up: nothing more can be written
+        self.cut_short = False  # the producer cut the stream (a fault)
+
+    @property
+    def gone(self) -> asyncio.Future[None]:
+        return self._conn.watch_disconnect()
+
+    @property
+    def open(self) -> bool:
+        return not (self.broken or self.cut_short or self._conn.gone)
+
+    async def write(self, data: bytes) -> bool:
+        """Send `data` now; False (and nothing sent) once the stream cannot take more."""
+        if not data:
+            return self.open
+        if not self.open:
+            return False
+        writer = self._conn.writer
+        try:
+            writer.write(b"%x\r\n%s\r\n" % (len(data), data) if self._chunked else data)
+            async with asyncio.timeout(self._timeout):
+                await writer.drain()
+        except TimeoutError:
+            log.info("stream to %s cut off: it took nothing for %.0f s", self._conn.peer, self._timeout)
+            self.broken = True
+            writer.transport.abort()
+            return False
+        except (OSError, RuntimeError):
+            self.broken = True
+            return False
+        return True
+
+    def cut(self) -> None:
+        """Close the connection now, the body unfinished (no last chunk): what a dropped stream looks like."""
+        self.cut_short = True
+        self._conn.writer.transport.abort()
+
+    async def finish(self) -> bool:
+        """End the body properly (the last chunk); True when the connection can serve another request."""
+        if not self.open:
+            return False
+        if not self._chunked:
+            return False  # HTTP/1.0: the body ends when the connection closes
+        try:
+            self._conn.writer.write(b"0\r\n\r\n")
+            async with asyncio.timeout(self._timeout):
+                await self._conn.writer.drain()
+        except (TimeoutError, OSError, RuntimeError):
+            return False
+        return True
 
 
 def dropped(*, reset: bool = False) -> Response:
@@ -330,8 +404,10 @@ class HTTPServer:
         log_text: Callable[[str], str] = lambda text: text,
         server_name: str = "liveagent-sandbox",
         body_limit: Callable[[str], int] | None = None,
+        stream_write_timeout: float = DEFAULT_STREAM_WRITE_TIMEOUT,
     ) -> None:
         self.handler = handler
+        self.stream_write_timeout = stream_write_timeout
         self.max_body = max_body
         self.body_limit = body_limit  # a per-path limit (the upload servlet takes more than the API)
         self.max_head = max_head
@@ -435,6 +511,10 @@ class HTTPServer:
             conn.busy = True
             started = time.monotonic()
             response = await self._call_handler(request)
+            if response.stream is not None and not response.drop and not conn.gone and not request.head:
+                if not await self._stream(conn, request, response):
+                    return
+                continue
             await conn.end_request()
             if conn.gone:
                 log.debug(
@@ -461,6 +541,37 @@ class HTTPServer:
                 )
             if not keep:
                 return
+
+    async def _stream(self, conn: _Connection, request: Request, response: Response) -> bool:
+        """Send the head of a streamed answer, run its producer, end the body; True to keep the connection."""
+        assert response.stream is not None
+        chunked = request.http_version >= (1, 1)
+        keep = chunked and request.keep_alive and not response.close and not self._closing
+        conn.watch_disconnect()  # the producer learns at once that its reader left
+        stream = ResponseStream(conn, chunked=chunked, write_timeout=self.stream_write_timeout)
+        head = self._encode(response, keep, True, request.http_version, streamed=True)
+        path = self.log_target(request.path)
+        try:
+            if not await self._write_head(conn, head):
+                return False
+            log.debug("%s %s %d: streaming", request.method, path, response.status)
+            await response.stream(stream)
+            keep = await stream.finish() and keep
+        except (OSError, RuntimeError):
+            keep = False
+        finally:
+            await conn.end_request()
+        log.debug("%s %s: stream ended", request.method, path)
+        return keep and not conn.gone
+
+    async def _write_head(self, conn: _Connection, head: bytes) -> bool:
+        try:
+            conn.writer.write(head)
+            async with asyncio.timeout(self.stream_write_timeout):
+                await conn.writer.drain()
+        except (TimeoutError, OSError, RuntimeError):
+            return False
+        return True
 
     def _protocol_error(self, exc: h11.RemoteProtocolError) -> HTTPError:
         """h11's refusal, in our words and without the bytes it quotes (they may hold a session key)."""
@@ -584,7 +695,16 @@ class HTTPServer:
             else:  # ConnectionClosed cannot come before EndOfMessage: h11 raises instead
                 raise HTTPError(400, "malformed request body")
 
-    def _encode(self, response: Response, keep_alive: bool, head: bool, http_version: tuple[int, int]) -> bytes:
+    def _encode(
+        self,
+        response: Response,
+        keep_alive: bool,
+        head: bool,
+        http_version: tuple[int, int],
+        *,
+        streamed: bool = False,
+    ) -> bytes:
+        """The answer's bytes; `streamed`: the head alone, its body to follow chunked (HTTP/1.1) or until close."""
         status = response.status
         bodyless = status < 200 or status in (204, 304)
         lines = [
@@ -594,7 +714,10 @@ class HTTPServer:
         if not bodyless:
             if response.content_type:
                 lines.append(f"Content-Type: {response.content_type}\r\n")
-            lines.append(f"Content-Length: {len(response.body)}\r\n")
+            if not streamed:
+                lines.append(f"Content-Length: {len(response.body)}\r\n")
+            elif http_version >= (1, 1):
+                lines.append("Transfer-Encoding: chunked\r\n")
         for name, value in response.headers:
             lines.append(f"{name}: {value}\r\n")
         if not keep_alive:
@@ -603,7 +726,7 @@ class HTTPServer:
             lines.append("Connection: keep-alive\r\n")
         lines.append("\r\n")
         data = "".join(lines).encode("latin-1")
-        if not bodyless and not head:
+        if not bodyless and not head and not streamed:
             data += response.body
         return data
 
