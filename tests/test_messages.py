@@ -171,5 +171,5 @@ def test_the_phase_is_stored_as_the_words_state_files_always_had(tmp_path: Path)
     assert 'chat = "established"' in store.path.read_text(encoding="utf-8")
     assert store.load().chat is ChatPhase.ESTABLISHED
     store.path.write_text(store.path.read_text(encoding="utf-8").replace('"established"', '"chatting"'))
-    with pytest.raises(StateError, match="malformed chat"):
+    with pytest.raises(StateError, match="is corrupt: chat is .chatting., not one of session, requested"):
         store.load()

@@ -102,7 +102,7 @@ def test_every_field_is_type_checked(tmp_path: Path, field_name: str, bad: str) 
     lines = [line for line in store.path.read_text().splitlines() if not line.startswith(f"{field_name} =")]
     at = lines.index("[session]") + 1
     store.path.write_text("\n".join([*lines[:at], f"{field_name} = {bad}", *lines[at:]]) + "\n")
-    with pytest.raises(StateError, match=f"malformed {field_name}"):
+    with pytest.raises(StateError, match=f"is corrupt: {field_name} is "):
         store.load()
 
 
@@ -161,3 +161,130 @@ def test_a_waiter_on_a_removed_lock_file_takes_the_one_at_the_path(tmp_path: Pat
         release.set()
         thread.join()
     assert not lock_file.exists()
+
+
+def _rewrite(store: StateStore, name: str, toml_value: str | None) -> bytes:
+    """The stored file with `name = toml_value` (None: the line removed); returns the bytes now on disk."""
+    lines = [line for line in store.path.read_text().splitlines() if not line.startswith(f"{name} =")]
+    if toml_value is not None:
+        lines.insert(lines.index("[session]") + 1, f"{name} = {toml_value}")
+    store.path.write_text("\n".join(lines) + "\n")
+    return store.path.read_bytes()
+
+
+def test_a_state_file_without_its_key_says_so(tmp_path: Path) -> None:
+    """QA2-38: the error was Python's own `SessionState.__init__() missing 1 required positional argument`."""
+    store = StateStore(tmp_path, "default")
+    store.save(_state())
+    before = _rewrite(store, "key", None)
+    with pytest.raises(StateError) as info:
+        store.load()
+    assert info.value.message == f"state file {store.path} has no session key"
+    assert "__init__" not in info.value.message and store.path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "toml_value", "says"),
+    [
+        ("sequence", "-5", "sequence is -5, not between 0 and 2**63-1"),
+        ("ack", "-2", "ack is -2, not between -1 and 2**63-1"),
+        ("ack", str(2**64), f"ack is {2**64}, not between -1 and 2**63-1"),
+        ("chat", '"bogus"', "chat is 'bogus', not one of session, requested, queued, established, ended"),
+        ("created_at", "nan", "created_at is nan, not a time"),
+        ("messages_sent", "-1", "messages_sent is -1, not between 0 and 2**63-1"),
+    ],
+)
+def test_a_value_out_of_range_is_a_corrupt_state_left_untouched(
+    tmp_path: Path, name: str, toml_value: str, says: str
+) -> None:
+    """QA2-30: `sequence = -5` showed `next_sequence -4`, `chat = "bogus"` was shown as a phase."""
+    store = StateStore(tmp_path, "default")
+    store.save(_state())
+    before = _rewrite(store, name, toml_value)
+    with pytest.raises(StateError) as info:
+        store.load()
+    assert info.value.message == f"state file {store.path} is corrupt: {says}"
+    assert store.path.read_bytes() == before, "nothing is written over a file that cannot be trusted"
+
+
+def test_status_refuses_a_corrupt_state_with_exit_3(tmp_path: Path) -> None:
+    import os
+
+    from tests.cli import invoke
+
+    store = StateStore(tmp_path / "state", "default")
+    store.save(_state())
+    before = _rewrite(store, "sequence", "-5")
+    for command in ("status", "send", "end"):
+        run = invoke(command, *(["hi"] if command == "send" else []), environ=dict(os.environ))
+        assert run.code == 3 and run.stderr.startswith(f"error: state file {store.path} is corrupt: sequence"), run
+    assert store.path.read_bytes() == before
+
+
+def test_the_state_folder_is_made_private_in_one_step(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o022)
+    try:
+        store = StateStore(tmp_path / "a" / "state", "default")
+        store.save(_state())
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a" / "state").stat().st_mode) == 0o700
+
+
+def test_a_folder_or_file_others_can_write_is_warned_about(tmp_path: Path) -> None:
+    """QA2-31: a world-writable state folder was used silently; another user could swap the file."""
+    warnings: list[str] = []
+    folder = tmp_path / "state"
+    StateStore(folder, "default").save(_state())
+    assert StateStore(folder, "default").trust_problems() == []
+    folder.chmod(0o777)
+    (folder / "default.toml").chmod(0o666)
+    store = StateStore(folder, "default", warn=warnings.append)
+    store.load()
+    store.load()
+    assert warnings == [
+        f"state folder {folder} can be written by anybody (chmod 700 it): another local user could swap the session "
+        "and collect its key",
+        f"state file {folder / 'default.toml'} can be written by anybody (chmod 600 it): another local user could "
+        "swap the session and collect its key",
+    ], "each is said once"
+    folder.chmod(0o770)
+    assert StateStore(folder, "other").trust_problems() == [], "a group-writable folder (umask 002) is not reported"
+
+
+def test_a_world_writable_state_folder_is_warned_about_by_the_cli(tmp_path: Path) -> None:
+    import os
+
+    from tests.cli import invoke
+
+    folder = tmp_path / "state"
+    StateStore(folder, "default").save(_state())
+    folder.chmod(0o777)
+    run = invoke("status", environ=dict(os.environ))
+    assert run.code == 0 and f"warning: state folder {folder} can be written by anybody" in run.stderr
+
+
+def test_a_platform_without_fcntl_is_refused_in_one_line(tmp_path: Path) -> None:
+    """Review 2.3: on Windows `import fcntl` killed every command with a traceback at import."""
+    import subprocess
+    import sys
+
+    script = "import sys; sys.modules['fcntl'] = None\nfrom liveagent_cli.cli.app import run\nsys.exit(run(sys.argv[1:]))"
+    for argv in (["status"], ["send", "hi"], ["session", "--pod", "http://127.0.0.1:9"]):
+        proc = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 3, (argv, proc.stderr)
+        assert proc.stderr.splitlines() == [
+            "error: liveagent runs on POSIX systems (Linux, macOS): this Python has no fcntl module for its state locks",
+            "hint: on Windows, run it under WSL",
+        ]
+    version = subprocess.run([sys.executable, "-c", script, "--version"], capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0, "what needs no state still works"
+
+
+def test_the_package_declares_the_platforms_it_runs_on() -> None:
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    assert {"Operating System :: POSIX", "Operating System :: MacOS"} <= set(project["classifiers"])

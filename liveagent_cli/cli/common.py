@@ -128,7 +128,7 @@ def build_context(common: dict[str, Any], out: Output, env: Environment) -> Cont
         flags["insecure"] = True
     settings = resolve(flags, common.get("profile"), env.environ)
     named = common.get("session") or env.environ.get("LIVEAGENT_SESSION")
-    store = StateStore(state_dir(env.environ), named or "default")
+    store = StateStore(state_dir(env.environ), named or "default", warn=out.warn)
     return Context(
         settings=settings,
         store=store,

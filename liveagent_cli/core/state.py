@@ -10,19 +10,26 @@ with it: the holder of a lock removes the file once the state file is gone (see 
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import functools
+import math
 import os
 import re
+import stat
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 
 from liveagent_cli.core.atomic import atomic_write, fsync_dir
-from liveagent_cli.core.errors import SessionGoneError, StateError, UsageError
+from liveagent_cli.core.errors import ConfigError, SessionGoneError, StateError, UsageError
+
+try:
+    import fcntl
+except ModuleNotFoundError:  # Windows: no flock, so no safe way to share a session between processes
+    fcntl = None  # type: ignore[assignment]
 
 SCHEMA = 1
 LOCK_KINDS = ("state", "poll")  # NAME.state.lock: read-change-write of the file; NAME.poll.lock: the long poll
@@ -96,60 +103,90 @@ class SessionState:
 
     @classmethod
     def from_toml(cls, data: Mapping[str, Any], path: Path) -> SessionState:
-        known = {f.name: f for f in fields(cls)}
-        try:
-            kwargs = {k: v for k, v in data.items() if k in known}
-            phase = kwargs.get("chat")
-            if isinstance(phase, str) and phase in ChatPhase.__members__.values():  # else malformed, below
-                kwargs["chat"] = ChatPhase(phase)
-            state = cls(**kwargs)
-        except TypeError as exc:
-            raise StateError(f"state file {path} is incomplete: {exc}", hint=_RESET_HINT) from None
+        """The state a file holds, or a StateError naming the first value that cannot be trusted."""
+        kinds = _field_types()
         for f in fields(cls):
-            value = getattr(state, f.name)
-            if not _fits(value, str(f.type)):
-                raise StateError(f"state file {path} has a malformed {f.name}", hint=_RESET_HINT)
-        return state
+            if f.name not in data:
+                if f.default is MISSING and f.default_factory is MISSING:
+                    what = "session key" if f.name == "key" else f.name
+                    raise StateError(f"state file {path} has no {what}", hint=_RESET_HINT)
+                continue
+            problem = _problem(f.name, data[f.name], kinds[f.name])
+            if problem:
+                raise StateError(f"state file {path} is corrupt: {f.name} {problem}", hint=_RESET_HINT)
+        kwargs = {k: v for k, v in data.items() if k in kinds}  # keys a later version adds are ignored
+        if "chat" in kwargs:
+            kwargs["chat"] = ChatPhase(kwargs["chat"])
+        return cls(**kwargs)
 
 
-_KINDS: dict[str, tuple[type, ...]] = {
-    "str": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "list[str]": (list,),
-    "dict[str, str]": (dict,),
-    "ChatPhase": (ChatPhase,),
-}
+INT64_MAX = 2**63 - 1  # TOML's integers are 64-bit: a larger count cannot be written back
+_FLOORS = {"ack": -1, "pod_chasitor_count": -1}  # -1 means "none yet"; every other integer counts from 0
 
 
-def _fits(value: Any, annotation: str) -> bool:
-    """Does a value read from TOML fit the field's annotation (a string such as `int | None`)?"""
-    for part in (p.strip() for p in annotation.split("|")):
-        if part == "None":
-            if value is None:
-                return True
-            continue
-        if not isinstance(value, _KINDS.get(part, ())) or (isinstance(value, bool) and part != "bool"):
-            continue
-        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
-            continue
-        if isinstance(value, dict) and not all(isinstance(v, str) for v in value.values()):
-            continue
-        return True
-    return False
+@functools.cache
+def _field_types() -> dict[str, Any]:
+    return get_type_hints(SessionState)
+
+
+def _problem(name: str, value: Any, kind: Any) -> str | None:
+    """What is wrong with a stored value for a field of type `kind`, in words; None when it fits."""
+    options = get_args(kind)
+    if type(None) in options:  # `int | None`: None, or the other type
+        if value is None:
+            return None
+        kind = next(k for k in options if k is not type(None))
+    if kind is bool:
+        return None if isinstance(value, bool) else f"is {value!r}, not true or false"
+    if kind is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            return f"is {value!r}, not a whole number"
+        floor = _FLOORS.get(name, 0)
+        return None if floor <= value <= INT64_MAX else f"is {value}, not between {floor} and 2**63-1"
+    if kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return None if ok else f"is {value!r}, not a time"
+    if kind is str:
+        return None if isinstance(value, str) else f"is {value!r}, not a string"
+    if kind is ChatPhase:
+        phases = [p.value for p in ChatPhase]
+        return None if value in phases else f"is {value!r}, not one of {', '.join(phases)}"
+    if get_origin(kind) is list:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return None if ok else "is not a list of strings"
+    if get_origin(kind) is dict:
+        ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        return None if ok else "is not a table of strings"
+    raise TypeError(f"SessionState.{name}: no check for {kind}")  # a new field's type: add its check here
 
 
 _RESET_HINT = "remove it (the chat is lost) and start again with `liveagent session`"
+_GROUP_OR_OTHERS = stat.S_IWGRP | stat.S_IWOTH
+
+
+def require_posix() -> None:
+    """Refuse, in one line, a platform without `fcntl` (Windows): the state's locks need `flock`."""
+    if fcntl is None:
+        raise ConfigError(
+            "liveagent runs on POSIX systems (Linux, macOS): this Python has no fcntl module for its state locks",
+            hint="on Windows, run it under WSL",
+        )
 
 
 class StateStore:
-    """Reads and writes one named session's state file under a folder, with locks beside it."""
+    """Reads and writes one named session's state file under a folder, with locks beside it.
 
-    def __init__(self, directory: Path, name: str) -> None:
+    `warn` hears (once) about a folder or file another local user could change: one anybody may write, or one
+    that belongs to someone else. Like ssh's checks, but a warning, not a refusal (see `trust_problems`).
+    """
+
+    def __init__(self, directory: Path, name: str, *, warn: Callable[[str], None] | None = None) -> None:
+        require_posix()
         self.directory = directory
         self.name = check_session_name(name)
         self.path = directory / f"{name}.toml"
+        self._warn = warn
+        self._trust_checked = False
 
     # -- locking -------------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -204,6 +241,7 @@ class StateStore:
 
     def load(self) -> SessionState:
         """The stored session, or SessionGoneError when there is none."""
+        self._check_trust()
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -230,6 +268,7 @@ class StateStore:
         import tomli_w  # only writers pay for it
 
         self._ensure_dir()
+        self._check_trust()
         state.updated_at = time.time()
         payload = _HEADER + tomli_w.dumps({"schema": SCHEMA, "session": state.to_toml()})
         try:
@@ -267,13 +306,41 @@ class StateStore:
             hint="point LIVEAGENT_STATE_DIR at a folder you can write",
         )
 
+    def trust_problems(self) -> list[str]:
+        """Why another local user could change this session: the folder or the file is writable by anybody, or
+        belongs to someone else. They could then point `pod` elsewhere and collect the key with the next step.
+
+        A group-writable folder is not reported: with a per-user group (the usual umask 002) it is harmless.
+        """
+        problems = []
+        me = os.geteuid()
+        for path, what, loose in ((self.directory, "folder", stat.S_IWOTH), (self.path, "file", _GROUP_OR_OTHERS)):
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            if info.st_uid != me:
+                problems.append(f"state {what} {path} belongs to another user (uid {info.st_uid})")
+            elif info.st_mode & loose:
+                who = "anybody" if info.st_mode & stat.S_IWOTH else "its group"
+                fix = "chmod 700" if what == "folder" else "chmod 600"
+                problems.append(f"state {what} {path} can be written by {who} ({fix} it)")
+        return problems
+
+    def _check_trust(self) -> None:
+        if self._trust_checked or self._warn is None:
+            return
+        self._trust_checked = True
+        for problem in self.trust_problems():
+            self._warn(f"{problem}: another local user could swap the session and collect its key")
+
     def _ensure_dir(self) -> None:
-        """Create the folder 0700; a folder the user made already is theirs and is left as it is."""
+        """Create the folder 0700 in one step (never readable by others, not even for a moment); a folder the
+        user made already is theirs and is left as it is."""
         if self.directory.is_dir():
             return
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            os.chmod(self.directory, 0o700)
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise StateError(f"cannot create state folder {self.directory}: {exc.strerror}") from None
 
