@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from liveagent_cli.core.client import Batch
-from liveagent_cli.core.errors import StateError
+from liveagent_cli.core.errors import ApiError, StateError
 from liveagent_cli.core.events import EventKind
-from liveagent_cli.core.messages import AvailabilityResult, apply_batch, interpret
+from liveagent_cli.core.messages import AvailabilityResult, apply_batch, check_counter, check_item, interpret
 from liveagent_cli.core.render import describe
 from liveagent_cli.core.state import ChatPhase, SessionState, StateStore
 
@@ -173,3 +173,39 @@ def test_the_phase_is_stored_as_the_words_state_files_always_had(tmp_path: Path)
     store.path.write_text(store.path.read_text(encoding="utf-8").replace('"established"', '"chatting"'))
     with pytest.raises(StateError, match="is corrupt: chat is .chatting., not one of session, requested"):
         store.load()
+
+
+@pytest.mark.parametrize(
+    ("item", "says"),
+    [
+        ({"type": "ChatMessage", "message": "hi"}, "a ChatMessage whose message is not an object"),
+        ({"type": "ChatMessage", "message": {"name": "Ava"}}, "a ChatMessage without a string text"),
+        ({"type": "ChatMessage", "message": {"text": 5}}, "a ChatMessage without a string text"),
+        ({"type": "RichMessage", "message": {"items": "notalist"}}, "a RichMessage whose items are not a list"),
+        ({"message": {}}, "an item without a type"),
+    ],
+)
+def test_a_message_the_api_never_sends_is_refused(item: dict[str, Any], says: str) -> None:
+    """QA2-30: `{"type":"ChatMessage","message":"hi"}` printed `agent: ` and exited 0."""
+    with pytest.raises(ApiError, match=f"^the Messages reply holds {says}$") as info:
+        check_item(item)
+    assert info.value.code == 5
+
+
+def test_a_message_of_a_shape_the_api_sends_passes() -> None:
+    for item in (
+        {"type": "ChatMessage", "message": {"name": "Ava", "text": ""}},
+        {"type": "RichMessage", "message": {"type": "ChatWindowMenu", "items": [{"text": "a"}]}},
+        {"type": "RichMessage", "message": {"type": "SomethingNew"}},
+        {"type": "AgentTyping", "message": {}},
+        {"type": "NotYetInvented", "message": 5},
+    ):
+        check_item(item)
+
+
+@pytest.mark.parametrize("value", [-1, 2**63, 10**30, True, "1", 1.5])
+def test_a_sequence_the_state_file_cannot_hold_is_refused(value: object) -> None:
+    """QA2-30: `"sequence": 10**30` was stored as `ack = 1000000000000000000000000000000`."""
+    with pytest.raises(ApiError, match="^the Messages reply has a sequence of .*, not a whole number from 0 to 2"):
+        check_counter("sequence", value)
+    assert check_counter("sequence", 2**63 - 1) == 2**63 - 1 and check_counter("offset", 0) == 0

@@ -23,6 +23,7 @@ from liveagent_cli.core.errors import (
     PodMovedError,
     SessionGoneError,
 )
+from liveagent_cli.core.messages import check_counter, check_item
 from liveagent_cli.core.network_errors import check_ca_bundle, network_error
 
 if TYPE_CHECKING:
@@ -174,14 +175,15 @@ class LiveAgentClient:
             return None
         body = self._json(response)
         messages = body.get("messages")
-        sequence = body.get("sequence")
-        if not isinstance(messages, list) or not isinstance(sequence, int) or isinstance(sequence, bool):
+        if not isinstance(messages, list) or "sequence" not in body:
             raise ApiError("the Messages reply has no messages list or sequence number", hint=_POD_HINT)
+        sequence = check_counter("sequence", body["sequence"])  # never an ack the state file cannot hold
         for item in messages:
-            if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-                raise ApiError("the Messages reply holds an item without a type", hint=_POD_HINT)
+            check_item(item)
         offset = body.get("offset")
-        return Batch(messages, sequence, offset if isinstance(offset, int) else None)
+        if not isinstance(offset, int) or isinstance(offset, bool):  # it only tunes a reconnect: dropped if no number
+            return Batch(messages, sequence, None)
+        return Batch(messages, sequence, check_counter("offset", offset))
 
     def chat_message(self, text: str, sequence: int, timeout: float = POST_TIMEOUT) -> None:
         self._request("POST", "Chasitor/ChatMessage", body={"text": text}, sequence=sequence, read_timeout=timeout)

@@ -8,16 +8,26 @@ message type means. Visitor/Availability's answer is read here too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from liveagent_cli.core.errors import ApiError
 from liveagent_cli.core.events import ChatEvent, EventKind
-from liveagent_cli.core.state import ChatPhase, SessionState
+from liveagent_cli.core.state import INT64_MAX, ChatPhase, SessionState
 
-if TYPE_CHECKING:
-    from liveagent_cli.core.client import Batch
+
+class Delivered(Protocol):
+    """A delivered batch of System/Messages (the client's `Batch`; a protocol, so the client may import this
+    module to check what it parses)."""
+
+    @property
+    def messages(self) -> Sequence[dict[str, Any]]: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def offset(self) -> int | None: ...
 
 
 class MessageType(StrEnum):
@@ -56,13 +66,48 @@ def interpret(item: dict[str, Any]) -> ChatEvent:
     return reader(name, msg) if reader else ChatEvent(EventKind.OTHER, name, msg)
 
 
-def apply_batch(state: SessionState, batch: Batch) -> None:
+def apply_batch(state: SessionState, batch: Delivered) -> None:
     """Fold one delivered batch into the state: ack, offset, and where the chat stands."""
     state.ack = batch.sequence
     if batch.offset is not None:
         state.offset = batch.offset
     for item in batch.messages:
         apply_event(state, interpret(item))
+
+
+NOT_THE_API = "the pod's reply is not what Live Agent sends: is --pod the Chat API endpoint? (--verbose shows it)"
+
+
+def check_counter(name: str, value: Any) -> int:
+    """A sequence or offset of the Messages reply: a whole number the state file can hold (0 to 2**63-1)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= INT64_MAX:
+        raise ApiError(
+            f"the Messages reply has a {name} of {value!r}, not a whole number from 0 to 2**63-1", hint=NOT_THE_API
+        )
+    return value
+
+
+def check_item(item: Any) -> None:
+    """Refuse a message whose known type has a shape Live Agent never sends, before anything shows it.
+
+    `interpret` stays lenient (it reads what it can); this is the boundary where a wrong pod is caught: a
+    ChatMessage without a string `text` would print as an empty agent line, a RichMessage whose `items` is
+    not a list as an empty menu. A type this tool does not know passes: the pod may add types.
+    """
+    if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+        raise ApiError("the Messages reply holds an item without a type", hint=NOT_THE_API)
+    kind, msg = item["type"], item.get("message")
+    if kind not in _CHECKED_TYPES:
+        return
+    if not isinstance(msg, dict):
+        problem = "whose message is not an object"
+    elif kind == MessageType.CHAT_MESSAGE and not isinstance(msg.get("text"), str):
+        problem = "without a string text"
+    elif kind == MessageType.RICH_MESSAGE and not isinstance(msg.get("items", []), list):
+        problem = "whose items are not a list"
+    else:
+        return
+    raise ApiError(f"the Messages reply holds a {kind} {problem}", hint=NOT_THE_API)
 
 
 def apply_event(state: SessionState, event: ChatEvent) -> None:
@@ -172,6 +217,8 @@ def _session_data(name: str, msg: dict[str, Any]) -> ChatEvent:
 def _plain(kind: EventKind) -> Callable[[str, dict[str, Any]], ChatEvent]:
     return lambda name, msg: ChatEvent(kind, name, msg)
 
+
+_CHECKED_TYPES = frozenset({MessageType.CHAT_MESSAGE, MessageType.RICH_MESSAGE})  # shown as they come: checked
 
 _READERS: dict[str, Callable[[str, dict[str, Any]], ChatEvent]] = {
     MessageType.CHAT_REQUEST_SUCCESS: _queued(EventKind.REQUESTED),
