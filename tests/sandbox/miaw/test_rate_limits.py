@@ -1,0 +1,54 @@
+"""The rate limits of reference §6 (tokens per org, conversation starts per page, inbound messages per
+conversation), their 429, and the switch that turns them off for load tests."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.sandbox.miaw.conftest import MakeSandbox, UserOn
+from tests.sandbox.miaw.helpers import EndUser, error_message
+
+
+def _check_429(response: requests.Response) -> None:
+    assert response.status_code == 429, response.status_code
+    assert error_message(response)
+    retry = response.headers.get("Retry-After")
+    assert retry is None or (retry.isdigit() and int(retry) <= 60)
+
+
+def test_the_201st_token_request_of_an_org_in_a_minute_is_429(user: EndUser, user_on: UserOn) -> None:
+    for n in range(200):
+        assert user.mint().status_code == 200, n
+    _check_429(user.mint())
+    other_org = user_on(user.sandbox)
+    assert other_org.mint().status_code == 200, "the limit is per org"
+
+
+def test_the_fourth_conversation_start_in_30_seconds_is_429(user: EndUser) -> None:
+    user.login()
+    for _ in range(3):
+        assert user.create().status_code in (200, 201)
+    _check_429(user.create())
+
+
+def test_the_23rd_message_of_a_conversation_in_a_minute_is_429(user: EndUser, user_on: UserOn) -> None:
+    stream = user.start_chat()
+    for n in range(22):
+        assert user.send(f"n{n}").status_code == 202, n
+    refused = user.send("one too many")
+    _check_429(refused)
+    other = user_on(user.sandbox)
+    other_stream = other.start_chat()
+    other.round_trip(other_stream, "unaffected")
+    assert "one too many" not in [e.text for e in stream.seen]
+
+
+def test_rate_limits_can_be_switched_off(make_sandbox: MakeSandbox, user_on: UserOn) -> None:
+    user = user_on(make_sandbox(rate_limits=False))
+    for _ in range(205):
+        assert user.mint().status_code == 200
+    user.login()
+    for _ in range(5):
+        assert user.create().status_code in (200, 201)
+    for n in range(30):
+        assert user.send(f"n{n}").status_code == 202

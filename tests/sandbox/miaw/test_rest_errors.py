@@ -1,0 +1,263 @@
+"""Bad input to every REST endpoint (reference §1.4, §2.1, §2.5): a missing or bad bearer is 401, a body that is
+not the right JSON is 400 (or 415 for a wrong content type), each with a JSON error body carrying `message`;
+nothing refused is processed, and the conversation goes on working."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.sandbox.miaw.helpers import MESSAGE, EndUser, error_message, new_id, text_message
+
+Body = Callable[[EndUser], dict[str, Any]]
+
+
+def _message(user: EndUser) -> dict[str, Any]:
+    return user.message_body("hello")
+
+
+def _typing(user: EndUser) -> dict[str, Any]:
+    return {"entryType": "TypingStartedIndicator", "id": new_id()}
+
+
+def _ack(user: EndUser) -> dict[str, Any]:
+    return {"acks": [{"id": new_id(), "entryType": "Delivery", "conversationEntryId": new_id()}]}
+
+
+def _create(user: EndUser) -> dict[str, Any]:
+    return {"conversationId": new_id(), "esDeveloperName": user.deployment}
+
+
+# name -> (method, path below /iamessage/api/v2/ with {c} for the conversation, valid JSON body or None)
+ENDPOINTS: dict[str, tuple[str, str, Body | None]] = {
+    "continuation": ("GET", "authorization/continuation-access-token", None),
+    "create": ("POST", "conversation", _create),
+    "status": ("GET", "conversation/{c}", None),
+    "list": ("GET", "conversation/list", None),
+    "entries": ("GET", "conversation/{c}/entries", None),
+    "message": ("POST", "conversation/{c}/message", _message),
+    "file": ("POST", "conversation/{c}/file", None),
+    "entry": ("POST", "conversation/{c}/entry", _typing),
+    "acknowledge": ("POST", "conversation/{c}/acknowledge-entries", _ack),
+    "end session": ("DELETE", "conversation/{c}/session?esDeveloperName=" + "Pytest_Custom_Client", None),
+    "close": ("DELETE", "conversation/{c}?esDeveloperName=" + "Pytest_Custom_Client", None),
+}
+JSON_ENDPOINTS = [name for name, (_, _, body) in ENDPOINTS.items() if body is not None]
+BAD_AUTHORIZATION = {
+    "missing": None,
+    "empty bearer": "Bearer ",
+    "not a jwt": "Bearer garbage",
+    "basic scheme": "Basic dXNlcjpwYXNz",
+    "token without scheme": "TOKEN",
+}
+
+
+def _call(user: EndUser, name: str, *, authorization: str | None, **kwargs: Any) -> Any:
+    method, path, body = ENDPOINTS[name]
+    headers = {} if authorization is None else {"Authorization": authorization}
+    if body is not None and "data" not in kwargs and "json" not in kwargs:
+        kwargs["json"] = body(user)
+    if name == "file" and "files" not in kwargs:
+        entry = {"esDeveloperName": user.deployment, "message": {"id": new_id(), "fileId": new_id()}}
+        kwargs["files"] = {
+            "messageEntry": (None, json.dumps(entry), "application/json"),
+            "fileData": ("a.txt", b"abc", "text/plain"),
+        }
+    return user.request(method, path.format(c=user.conv()), headers=headers, **kwargs)
+
+
+@pytest.fixture
+def ready(user: EndUser) -> EndUser:
+    """An end user with a token and a conversation with an agent in it."""
+    user.start_chat()
+    return user
+
+
+@pytest.mark.parametrize("name", list(ENDPOINTS))
+@pytest.mark.parametrize("authorization", list(BAD_AUTHORIZATION.values()), ids=list(BAD_AUTHORIZATION))
+def test_every_endpoint_is_401_without_a_valid_bearer(ready: EndUser, name: str, authorization: str | None) -> None:
+    response = _call(ready, name, authorization=authorization)
+    assert response.status_code == 401, (name, authorization, response.status_code, response.text[:200])
+    assert error_message(response)
+    assert ready.status().status_code == 200, "the conversation is untouched"
+
+
+@pytest.mark.parametrize("name", JSON_ENDPOINTS)
+def test_a_json_body_sent_as_another_content_type_is_refused(ready: EndUser, name: str) -> None:
+    body = ENDPOINTS[name][2]
+    assert body is not None
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = {**ready.bearer()}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        method, path, _ = ENDPOINTS[name]
+        response = ready.request(
+            method, path.format(c=ready.conv()), headers=headers, data=json.dumps(body(ready)).encode()
+        )
+        assert response.status_code in (400, 415), (name, content_type, response.status_code)
+        assert error_message(response)
+
+
+@pytest.mark.parametrize("name", JSON_ENDPOINTS)
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"{not json", b"[]", b'"a string"', b"null", b"17", b"[" * 10_000, b"\xff\xfe garbage", b'{"a": 1} trailing'],
+    ids=["empty", "broken", "array", "string", "null", "number", "deep", "not utf-8", "trailing"],
+)
+def test_a_body_that_is_not_a_json_object_is_400(ready: EndUser, name: str, raw: bytes) -> None:
+    method, path, _ = ENDPOINTS[name]
+    headers = {**ready.bearer(), "Content-Type": "application/json"}
+    response = ready.request(method, path.format(c=ready.conv()), headers=headers, data=raw)
+    assert response.status_code == 400, (name, raw[:20], response.status_code, response.text[:200])
+    assert error_message(response)
+
+
+def _without(body: dict[str, Any], dotted: str) -> dict[str, Any]:
+    copy: dict[str, Any] = json.loads(json.dumps(body))
+    *parents, last = dotted.split(".")
+    target: Any = copy
+    for part in parents:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    del target[last]
+    return copy
+
+
+def _with(body: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    copy: dict[str, Any] = json.loads(json.dumps(body))
+    *parents, last = dotted.split(".")
+    target: Any = copy
+    for part in parents:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    target[last] = value
+    return copy
+
+
+MESSAGE_MISSING = [
+    "message",
+    "esDeveloperName",
+    "message.id",
+    "message.messageType",
+    "message.staticContent",
+    "message.staticContent.formatType",
+    "message.staticContent.text",
+]
+MESSAGE_WRONG = [
+    ("message", "hello"),
+    ("message", ["hello"]),
+    ("message.id", "not-a-uuid"),
+    ("message.id", 12),
+    ("message.messageType", "Bogus"),
+    ("message.messageType", 3),
+    ("message.staticContent", "hello"),
+    ("message.staticContent.formatType", "Telepathy"),
+    ("message.staticContent.text", 42),
+    ("message.staticContent.text", None),
+    ("esDeveloperName", 5),
+    ("isNewMessagingSession", "yes"),
+    ("routingAttributes", ["a"]),
+]
+
+
+@pytest.mark.parametrize("field", MESSAGE_MISSING)
+def test_a_message_without_a_required_field_is_400_and_never_processed(ready: EndUser, field: str) -> None:
+    body = _without(ready.message_body("must not arrive"), field)
+    response = ready.request("POST", f"conversation/{ready.conv()}/message", json=body)
+    assert response.status_code == 400, (field, response.status_code, response.text[:200])
+    assert error_message(response)
+    _nothing_processed(ready)
+
+
+@pytest.mark.parametrize(("field", "value"), MESSAGE_WRONG, ids=[f"{f}={v!r}" for f, v in MESSAGE_WRONG])
+def test_a_message_with_a_wrongly_shaped_field_is_400_and_never_processed(
+    ready: EndUser, field: str, value: Any
+) -> None:
+    body = _with(ready.message_body("must not arrive"), field, value)
+    response = ready.request("POST", f"conversation/{ready.conv()}/message", json=body)
+    assert response.status_code == 400, (field, value, response.status_code, response.text[:200])
+    assert error_message(response)
+    _nothing_processed(ready)
+
+
+def _nothing_processed(user: EndUser) -> None:
+    """The refused message is not in the conversation; a good one after it still goes through."""
+    stream = user.streams[-1]
+    user.round_trip(stream, "the good one")
+    texts = [e.text for e in stream.events(MESSAGE)]
+    assert "must not arrive" not in texts
+
+
+ENTRY_BAD = [
+    ("entryType", None),
+    ("entryType", "Typing"),
+    ("entryType", 1),
+    ("id", None),
+    ("id", "nope"),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), ENTRY_BAD, ids=[f"{f}={v!r}" for f, v in ENTRY_BAD])
+def test_a_typing_entry_that_is_missing_or_wrong_is_400(ready: EndUser, field: str, value: Any) -> None:
+    body = _typing(ready)
+    body = _without(body, field) if value is None else _with(body, field, value)
+    response = ready.request("POST", f"conversation/{ready.conv()}/entry", json=body)
+    assert response.status_code == 400, (field, value, response.status_code)
+    assert error_message(response)
+
+
+ACK_BAD: list[tuple[str, Any]] = [
+    ("acks", None),
+    ("acks", "all of them"),
+    ("acks", [17]),
+    ("acks.0.id", None),
+    ("acks.0.entryType", None),
+    ("acks.0.entryType", "Seen"),
+    ("acks.0.conversationEntryId", None),
+    ("acks.0.conversationEntryId", 5),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), ACK_BAD, ids=[f"{f}={v!r}" for f, v in ACK_BAD])
+def test_an_acknowledgement_that_is_missing_or_wrong_is_400(ready: EndUser, field: str, value: Any) -> None:
+    body = _ack(ready)
+    if value is None:
+        body = _without(body, field)
+    else:
+        body = _with(body, field, value)
+    response = ready.request("POST", f"conversation/{ready.conv()}/acknowledge-entries", json=body)
+    assert response.status_code == 400, (field, value, response.status_code)
+    assert error_message(response)
+
+
+def test_a_wrong_method_is_refused_and_an_unknown_path_is_404(ready: EndUser) -> None:
+    for method, path in (
+        ("PUT", f"conversation/{ready.conv()}/message"),
+        ("GET", f"conversation/{ready.conv()}/message"),
+        ("PATCH", f"conversation/{ready.conv()}"),
+        ("DELETE", "conversation/list"),
+    ):
+        response = ready.request(method, path)
+        assert response.status_code in (404, 405), (method, path, response.status_code)
+    for path in ("nowhere", f"conversation/{ready.conv()}/close", f"conversation/{ready.conv()}/typingIndicator"):
+        response = ready.request("POST", path, json={})
+        assert response.status_code == 404, (path, response.status_code)
+        assert error_message(response)
+    assert ready.status().status_code == 200
+
+
+def test_x_org_id_on_rest_calls_is_accepted_but_not_required(ready: EndUser) -> None:
+    """§1.4 [INFERRED]: some clients send X-Org-Id on REST calls too; harmless."""
+    with_org = ready.request(
+        "GET", f"conversation/{ready.conv()}", headers={**ready.bearer(), "X-Org-Id": ready.org_id}
+    )
+    assert with_org.status_code == 200
+    body = {"message": text_message("with the header"), "esDeveloperName": ready.deployment}
+    sent = ready.request(
+        "POST",
+        f"conversation/{ready.conv()}/message",
+        headers={**ready.bearer(), "X-Org-ID": ready.org_id},
+        json=body,
+    )
+    assert sent.status_code == 202
