@@ -212,6 +212,7 @@ ACK_BAD: list[tuple[str, Any]] = [
     ("acks", "all of them"),
     ("acks", [17]),
     ("acks.0.id", None),
+    ("acks.0.id", "not-a-uuid"),
     ("acks.0.entryType", None),
     ("acks.0.entryType", "Seen"),
     ("acks.0.conversationEntryId", None),
