@@ -127,14 +127,16 @@ def build_context(common: dict[str, Any], out: Output, env: Environment) -> Cont
     if common.get("insecure"):
         flags["insecure"] = True
     settings = resolve(flags, common.get("profile"), env.environ)
-    named = common.get("session") or env.environ.get("LIVEAGENT_SESSION")
-    store = StateStore(state_dir(env.environ), named or "default", warn=out.warn)
+    # `--session ""` is a name given (and refused as one); an empty LIVEAGENT_SESSION counts as unset
+    given = common.get("session")
+    named = given if given is not None else (env.environ.get("LIVEAGENT_SESSION") or None)
+    store = StateStore(state_dir(env.environ), "default" if named is None else named, warn=out.warn)
     return Context(
         settings=settings,
         store=store,
         out=out,
         verbose=bool(common.get("verbose")),
-        session_named=bool(named),
+        session_named=named is not None,
         environ=env.environ,
     )
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -44,6 +45,14 @@ LogFile = Annotated[
     str | None, typer.Option("--log", help="append one JSON line per exchange (keys redacted)", metavar="FILE")
 ]
 AllowRemote = Annotated[bool, typer.Option("--allow-remote", help="allow binding a non-loopback address")]
+PublicUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--public-url",
+        help="the sandbox's URL as clients reach it, behind a proxy (used in the URLs it hands out)",
+        metavar="URL",
+    ),
+]
 Seed = Annotated[int | None, typer.Option("--seed", help="reproducible ids, keys, tokens and p= faults", metavar="N")]
 Debug = Annotated[bool, typer.Option("--debug", help="traceback with errors")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no notes on stderr")]
@@ -68,10 +77,20 @@ def _config(
     log_file: str | None,
     allow_remote: bool,
     seed: int | None,
+    public_url: str | None,
+    debug: bool,
 ) -> Any:
     """The sandbox's configuration, checked: a bad --fault or --agent is a usage error, a bad script file or
     an unwritable --log a configuration error."""
     from liveagent_cli.sandbox import AGENT_NAMES, FaultSpecError, SandboxConfig, ScriptError, agent_spec, parse_fault
+
+    if public_url is not None:
+        try:
+            SandboxConfig(public_url=public_url).validate()
+        except ValueError as exc:
+            raise UsageError(str(exc), hint="e.g. --public-url https://sandbox.example.com") from None
+    if debug:  # a handler's failure is logged with its traceback
+        logging.getLogger("liveagent_cli.sandbox").setLevel(logging.DEBUG)
 
     for spec in faults or []:
         try:
@@ -101,6 +120,7 @@ def _config(
         log_file=log_file,
         allow_remote=allow_remote,
         seed=seed,
+        public_url=public_url,
     )
 
 
@@ -115,6 +135,7 @@ def serve_cmd(
     fault: Faults = None,
     log: LogFile = None,
     allow_remote: AllowRemote = False,
+    public_url: PublicUrl = None,
     seed: Seed = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
@@ -137,6 +158,8 @@ def serve_cmd(
             log_file=log or ("/dev/stderr" if verbose else None),
             allow_remote=allow_remote,
             seed=seed,
+            public_url=public_url,
+            debug=debug,
         )
 
         def ready(pod_url: str) -> None:
@@ -166,6 +189,7 @@ def exec_cmd(
     connection_timeout: ConnectionTimeout = 150.0,
     fault: Faults = None,
     log: LogFile = None,
+    public_url: PublicUrl = None,
     seed: Seed = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
@@ -196,6 +220,8 @@ def exec_cmd(
             log_file=log or ("/dev/stderr" if verbose else None),
             allow_remote=False,
             seed=seed,
+            public_url=public_url,
+            debug=debug,
         )
         tmp = None
         env = dict(os.environ)

@@ -45,6 +45,7 @@ PROFILE_KEYS = frozenset(
     }
 )
 ID_PREFIXES = {"org_id": "00D", "deployment_id": "572", "button_id": "573"}
+SESSION_HELD = ("pod", "api_version", "org_id", "deployment_id", "button_id")  # a stored session's own settings
 ID_FLAGS = {"org_id": "--org-id", "deployment_id": "--deployment-id", "button_id": "--button-id"}
 _ID_RE = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
 
@@ -153,6 +154,19 @@ class Settings:
 
     def insecure(self) -> bool:
         return bool(self.value("insecure"))
+
+    def ignored_flags(self, held: Mapping[str, str]) -> list[str]:
+        """The flags a stored session overrides (`held`: its pod, API version and ids), as `--pod`, ....
+
+        Each is checked all the same, so a malformed id is refused even where it would not be used. One is
+        named only when it differs from what the session holds; an id the session holds none of yet (before
+        `init`) is not overridden, since `init` takes it.
+        """
+        ignored = []
+        for name in SESSION_HELD:
+            if self.sources.get(name) == "flag" and held.get(name) and self.require(name) != held[name]:
+                ignored.append("--" + name.replace("_", "-"))
+        return ignored
 
     def problem(self, name: str) -> str | None:
         """What is wrong with a value, in a few words (for `config show`), or None when it is sound or unset."""

@@ -38,6 +38,7 @@ from liveagent_cli.core.messages import MessageType, count_visitor_entries
 from liveagent_cli.core.state import ChatPhase, SessionState
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.deadline import Deadline, give_up_seconds
+from liveagent_cli.flows.describe import warn_ignored_flags
 from liveagent_cli.flows.retry import DEFINITE, POST_TIMEOUT, Retries, retrying
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class Channel:
         self.store = ctx.store
         self.poller = poller
         self.state = live_state(ctx)
+        warn_ignored_flags(ctx, self.state)
         self.client = ctx.client(self.state.pod, self.state.api_version, self.state)
         self.give_up = give_up_seconds(ctx.environ)
         self.polled_with = ""  # the affinity the last poll was sent with

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from liveagent_cli.core.state import ChatPhase, SessionState
+from liveagent_cli.flows.context import Context
 
 PHASE_WORDS = {
     ChatPhase.SESSION: "no chat requested yet",
@@ -44,6 +45,7 @@ def describe_state(state: SessionState, name: str, *, show_secrets: bool) -> dic
         "age_seconds": round(time.time() - state.created_at, 1),
         "age": age(state),
     }
+    # always present, null until `init` (or the agent, or the end) sets them: a script can test them directly
     for name_, value in (
         ("org_id", state.org_id),
         ("deployment_id", state.deployment_id),
@@ -52,10 +54,20 @@ def describe_state(state: SessionState, name: str, *, show_secrets: bool) -> dic
         ("agent", state.agent_name),
         ("ended_reason", state.ended_reason),
     ):
-        if value:
-            info[name_] = value
-    if state.sources:
-        info["sources"] = dict(state.sources)
+        info[name_] = value or None
+    info["sources"] = dict(state.sources)
     if show_secrets:
         info["key"] = state.key
     return info
+
+
+def warn_ignored_flags(ctx: Context, state: SessionState) -> None:
+    """A step on a stored session talks to the pod, and with the ids, the session was opened with: say so when
+    flags ask for others (they are checked first: a malformed one is refused)."""
+    held = {name: getattr(state, name) for name in ("pod", "api_version", "org_id", "deployment_id", "button_id")}
+    ignored = ctx.settings.ignored_flags(held)
+    if ignored:
+        ctx.out.warn(
+            f"{', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} ignored: session {ctx.store.name!r} keeps "
+            "the pod and ids it was opened with (start another with `liveagent session --session NAME`)"
+        )

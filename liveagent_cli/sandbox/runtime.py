@@ -128,7 +128,7 @@ def check_public_url(url: str) -> None:
     """ValueError unless `url` is an http(s) URL with a host and no query: the base of the URLs handed out."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ValueError(f"public_url {url!r} must be an http:// or https:// URL with a host, e.g. https://pod.example")
+        raise ValueError(f"the public URL {url!r} is not an http:// or https:// URL with a host (e.g. https://pod.example)")
 
 
 def _camel(name: str) -> str:

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -251,5 +254,29 @@ def test_public_url_is_the_base_of_the_urls_handed_out(
 def test_a_public_url_that_is_not_an_http_url_is_refused(url: str) -> None:
     from liveagent_cli.sandbox import SandboxConfig
 
-    with pytest.raises(ValueError, match="public_url"):
+    with pytest.raises(ValueError, match="the public URL"):
         SandboxConfig(public_url=url).validate()
+
+
+LIVEAGENT = str(Path(sys.executable).with_name("liveagent"))
+_PRINT_HEALTH_URL = (
+    "import json, os, urllib.request; "
+    "print(json.load(urllib.request.urlopen(os.environ['LIVEAGENT_SANDBOX_URL'] + '/_sandbox/health'))['url'])"
+)
+
+
+def test_sandbox_exec_public_url_is_what_the_sandbox_hands_out() -> None:
+    command = [LIVEAGENT, "sandbox", "exec", "--quiet", "--public-url", "https://pod.example/sb"]
+    result = subprocess.run(
+        [*command, "--", sys.executable, "-c", _PRINT_HEALTH_URL], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "https://pod.example/sb"
+
+
+def test_a_public_url_that_is_not_a_url_is_a_usage_error() -> None:
+    command = [LIVEAGENT, "sandbox", "exec", "--public-url", "pod.example", "--", "true"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: the public URL 'pod.example' is not an http:// or https:// URL")
+    assert "Traceback" not in result.stderr
