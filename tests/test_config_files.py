@@ -136,3 +136,17 @@ def test_config_show_refuses_a_config_file_that_is_not_toml(isolated_env: Path) 
     for command in (["config", "list"], ["config", "show"]):
         run = liveagent(*command)
         assert run.code == 3 and "is not valid TOML" in run.stderr, command
+
+
+def test_a_network_timeout_out_of_range_says_what_it_takes() -> None:
+    """QA2-37: `'0' is not a number of seconds between 0 and 3600` (0 is between 0 and 3600), and no hint."""
+    for raw in ("0", "abc", "-1", "inf", "nan", "3601"):
+        run = liveagent("session", LIVEAGENT_POD="http://127.0.0.1:9", LIVEAGENT_NETWORK_TIMEOUT=raw)
+        assert run.code == 3, raw
+        assert run.stderr.splitlines() == [
+            f"error: LIVEAGENT_NETWORK_TIMEOUT={raw!r}: it must be a number of seconds above 0 and at most 3600",
+            "hint: for example LIVEAGENT_NETWORK_TIMEOUT=30, or unset it for the default 60 s",
+        ], raw
+    from liveagent_cli.flows.deadline import give_up_seconds
+
+    assert give_up_seconds({"LIVEAGENT_NETWORK_TIMEOUT": "3600"}) == 3600, "the bound itself is taken"

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from liveagent_cli.core.errors import ConfigError
 
 DEFAULT_GIVE_UP = 60.0
+MAX_GIVE_UP = 3600.0
 
 
 def give_up_seconds(environ: Mapping[str, str]) -> float:
@@ -19,8 +20,11 @@ def give_up_seconds(environ: Mapping[str, str]) -> float:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if not 0 < value <= 3600:
-        raise ConfigError(f"LIVEAGENT_NETWORK_TIMEOUT={raw!r} is not a number of seconds between 0 and 3600")
+    if not 0 < value <= MAX_GIVE_UP:  # also refuses nan and inf
+        raise ConfigError(
+            f"LIVEAGENT_NETWORK_TIMEOUT={raw!r}: it must be a number of seconds above 0 and at most {MAX_GIVE_UP:g}",
+            hint=f"for example LIVEAGENT_NETWORK_TIMEOUT=30, or unset it for the default {DEFAULT_GIVE_UP:g} s",
+        )
     return value
 
 
