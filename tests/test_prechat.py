@@ -8,6 +8,7 @@ import pytest
 
 from liveagent_cli.core.errors import ConfigError, UsageError
 from liveagent_cli.core.prechat import apply_transcript_fields, load_file, parse_pairs
+from tests.conftest import Cli
 
 GOOD_TOML = """\
 [[details]]
@@ -90,3 +91,67 @@ def test_pairs_hidden_and_transcript_fields() -> None:
         parse_pairs(["no-equals-sign"])
     with pytest.raises(UsageError, match="no pre-chat detail"):
         apply_transcript_fields(details, ["Phone=Phone__c"])
+
+
+def test_a_detail_without_a_label_is_said_once_with_its_line(tmp_path: Path) -> None:
+    """QA2-39: `bad9.toml: details #1: details #1 needs a \\`label\\`` (said twice, no line number)."""
+    path = tmp_path / "bad9.toml"
+    path.write_text('[[details]]\nvalue = "a"\n')
+    with pytest.raises(ConfigError) as info:
+        load_file(path)
+    assert info.value.message == f"{path}:1: detail #1 needs a label"
+
+
+def test_a_value_that_also_sits_in_a_comment_or_another_item_is_not_taken_for_it(tmp_path: Path) -> None:
+    """Review 2.3: `_Locator.at` took the first line holding the text, so a comment moved the error's line."""
+    path = tmp_path / "prechat.toml"
+    path.write_text(
+        '# Order comes second; value = "x" below\n'  # 1
+        "[[details]]\n"  # 2
+        'label = "Email"\n'  # 3
+        'value = "Order"\n'  # 4
+        "\n"  # 5
+        "[[details]]\n"  # 6
+        'label = "Order"\n'  # 7
+        "value = 1\n"  # 8
+    )
+    with pytest.raises(ConfigError, match=rf"^{path}:8: detail 'Order' needs a string `value`$"):
+        load_file(path)
+
+
+def test_json_and_inline_arrays_name_the_item_line(tmp_path: Path) -> None:
+    path = tmp_path / "prechat.json"
+    path.write_text(
+        '{\n  "details": [\n    {"label": "A", "value": "x"},\n'  # lines 1-3
+        '    {"label": "A}", "value": "y"},\n'  # 4: a brace inside a string is no item's end
+        '    {\n      "value": "z"\n    }\n  ]\n}\n'  # 5-9
+    )
+    with pytest.raises(ConfigError, match=rf"^{path}:5: detail #3 needs a label$"):
+        load_file(path)
+    inline = tmp_path / "inline.toml"
+    inline.write_text('details = [\n  { label = "A", value = "x" },  # {\n  { label = "B", value = 2 },\n]\n')
+    with pytest.raises(ConfigError, match=rf"^{inline}:3: detail 'B' needs a string `value`$"):
+        load_file(inline)
+
+
+def test_a_file_that_is_not_utf8_names_the_line_and_byte(tmp_path: Path) -> None:
+    """QA2-39: doctor's row read `pre-chat file  pre-chat file bad6.toml is not UTF-8`."""
+    path = tmp_path / "bad6.toml"
+    path.write_bytes(b'[[details]]\nlabel = "\xff\xfe"\n')
+    with pytest.raises(ConfigError) as info:
+        load_file(path)
+    assert info.value.message == f"{path}:2: not UTF-8 text (byte 0xff)"
+    assert info.value.hint == "save the file as UTF-8"
+
+
+def test_doctor_shows_a_bad_prechat_file_once_in_file_line_form(cli: Cli, tmp_path: Path) -> None:
+    """QA2-39, through doctor: the row repeated "pre-chat file" and the label error had no line."""
+    bad9, bad6 = tmp_path / "bad9.toml", tmp_path / "bad6.toml"
+    bad9.write_text('[[details]]\nvalue = "a"\n')
+    bad6.write_bytes(b"\xff\xfe")
+    for path, says in ((bad9, f"{bad9}:1: detail #1 needs a label"), (bad6, f"{bad6}:1: not UTF-8 text (byte 0xff)")):
+        run = cli("doctor", "--prechat-file", str(path))
+        assert run.code == 3
+        rows = [line for line in run.stdout.splitlines() if "pre-chat file" in line]
+        assert rows == [f"✗ pre-chat file  {says}"], rows
+        assert (run.stdout + run.stderr).count(says) == 1
