@@ -67,9 +67,14 @@ def test_exec_keeps_a_state_folder_the_user_chose() -> None:
     assert run.stdout.strip() == os.environ["LIVEAGENT_STATE_DIR"]
 
 
-def test_exec_with_an_unknown_command_is_a_usage_error() -> None:
+def test_exec_with_a_command_it_cannot_run_exits_127_or_126_as_a_shell_does(tmp_path: Path) -> None:
     run = _exec("no-such-command-here")
-    assert run.returncode == 2 and "command not found" in run.stderr
+    assert run.returncode == 127 and "error: command not found: no-such-command-here" in run.stderr
+    assert _exec("/nonexistent/cmd").returncode == 127
+    plain = tmp_path / "not-executable.sh"
+    plain.write_text("echo hi\n")
+    run = _exec(str(plain))
+    assert run.returncode == 126 and "command not executable" in run.stderr
 
 
 AGENT_SCRIPT = """

@@ -23,14 +23,16 @@ class ControlError(Exception):
     """The control API refused a call (`status` set), or could not be reached or understood (`status` None).
 
     `reason` tells which: "refused" (4xx with the sandbox's own JSON error), "unreachable", "not-sandbox"
-    (an answer that is not the control API's JSON), or "failed" (a 5xx from the sandbox).
+    (an answer that is not the control API's JSON), or "failed" (a 5xx from the sandbox). A refusal may name
+    its `problem` (control/api.py PROBLEM_HINTS), so the caller can say what to do next in its own words.
     """
 
-    def __init__(self, message: str, *, reason: str, status: int | None = None) -> None:
+    def __init__(self, message: str, *, reason: str, status: int | None = None, problem: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason
         self.status = status
+        self.problem = problem
 
 
 def control_base(pod: str) -> str:
@@ -50,17 +52,25 @@ class ControlClient:
     def agent_action(self, chat: str, action: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
         """`POST /_sandbox/chats/{chat}/agent {"action": action, **fields}`; `chat` `_only` = the only open one."""
         body: dict[str, Any] = {"action": action, **(fields or {})}
-        return self._call("POST", f"chats/{quote(chat, safe='')}/agent", body)
+        return self._expect(self._call("POST", f"chats/{quote(chat, safe='')}/agent", body), "chat", dict)
 
     def add_fault(self, spec: str) -> dict[str, Any]:
-        return self._call("POST", "faults", {"spec": spec})
+        return self._expect(self._call("POST", "faults", {"spec": spec}), "id", int)
 
     def list_faults(self) -> list[dict[str, Any]]:
-        faults = self._call("GET", "faults").get("faults")
-        return [f for f in faults if isinstance(f, dict)] if isinstance(faults, list) else []
+        faults = self._expect(self._call("GET", "faults"), "faults", list)["faults"]
+        return [f for f in faults if isinstance(f, dict)]
 
     def clear_faults(self, rule_id: int | None = None) -> dict[str, Any]:
-        return self._call("DELETE", "faults" + (f"/{rule_id}" if rule_id is not None else ""))
+        path = "faults" + (f"/{rule_id}" if rule_id is not None else "")
+        return self._expect(self._call("DELETE", path), "removed", int)
+
+    def _expect(self, result: dict[str, Any], field: str, kind: type) -> dict[str, Any]:
+        """The answer, if it has the field the control API always sends; else some other JSON service's."""
+        if not isinstance(result.get(field), kind):
+            message = f"{self.base} is not a liveagent sandbox (its answer has no `{field}`)"
+            raise ControlError(message, reason="not-sandbox")
+        return result
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         url = self.base + path
@@ -105,4 +115,5 @@ def _refusal(base: str, status: int, raw: bytes) -> ControlError:
     message = str(data["error"])
     if status >= 500:
         return ControlError(f"the sandbox failed: {message} (HTTP {status})", reason="failed", status=status)
-    return ControlError(message, reason="refused", status=status)
+    problem = data.get("problem")
+    return ControlError(message, reason="refused", status=status, problem=problem if isinstance(problem, str) else None)
