@@ -150,3 +150,14 @@ def test_a_network_timeout_out_of_range_says_what_it_takes() -> None:
     from liveagent_cli.flows.deadline import give_up_seconds
 
     assert give_up_seconds({"LIVEAGENT_NETWORK_TIMEOUT": "3600"}) == 3600, "the bound itself is taken"
+
+
+def test_config_set_refuses_a_bad_value_in_the_profile_s_words(isolated_env: Path) -> None:
+    config = isolated_env / "config.toml"
+    config.write_text(COMMENTED)
+    run = liveagent("config", "set", "uat", "org_id", "00D5g000000SBOXAAA")
+    assert run.code == 3
+    assert run.stderr.startswith("error: org_id '00D5g000000SBOXAAA' is not a valid Salesforce id: ")
+    assert "should be EA4" in run.stderr and "hint: org_id takes 15 or 18" in run.stderr
+    assert "--org-id" not in run.stderr
+    assert config.read_text() == COMMENTED, "nothing is written"

@@ -383,6 +383,13 @@ def check_routing_target(value: str) -> str:
 
 def check_profile_value(key: str, value: str) -> Any:
     """Check a value before it is written to a profile, so a typo fails now and not in CI later."""
+    try:
+        return _profile_value(key, value)
+    except InvalidValue as exc:  # said in the profile's words: `org_id`, not a flag
+        raise ConfigError(f"{key} {value!r} {exc.problem}", hint=f"{key} takes {exc.takes}") from None
+
+
+def _profile_value(key: str, value: str) -> Any:
     if key == "pod":
         normalize_pod(value, insecure=True)
         return value
