@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import json
 import logging
 import os
 import re
@@ -53,6 +52,7 @@ from urllib.parse import parse_qs, unquote
 import h11
 
 from liveagent_cli.sandbox.http.listener import Listener, bind, raise_open_file_limit
+from liveagent_cli.sandbox.jsonbody import encode
 
 log = logging.getLogger("liveagent_cli.sandbox.http.server")
 
@@ -221,12 +221,8 @@ def dropped(*, reset: bool = False) -> Response:
     return Response(0, drop=True, reset=reset)
 
 
-def json_body(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
 def json_response(status: int, payload: Any, *, headers: list[tuple[str, str]] | None = None) -> Response:
-    return Response(status, json_body(payload), "application/json", headers or [])
+    return Response(status, encode(payload), "application/json", headers or [])
 
 
 def text_response(status: int, text: str) -> Response:
