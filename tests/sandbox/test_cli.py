@@ -583,3 +583,10 @@ def test_exec_passes_the_strict_profile_and_its_knobs_to_the_pod() -> None:
     assert json.loads(run.stdout) == ["strict", {"redeliver": True, "duplicateGrace": 0.0, "breadcrumbKey": "ignore"}]
     bad = _run("serve", "--breadcrumb-key", "keep")
     assert bad.returncode == 2 and "--breadcrumb-key must be record or ignore" in bad.stderr
+
+
+def test_the_command_line_knows_every_agent_action_of_the_control_api() -> None:
+    from liveagent_cli.cli.sandbox import AGENT_ACTIONS
+    from liveagent_cli.sandbox.control.api import ACTIONS
+
+    assert list(AGENT_ACTIONS) == list(ACTIONS)

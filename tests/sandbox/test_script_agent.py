@@ -331,3 +331,11 @@ def test_a_step_that_cannot_run_stops_the_script_not_the_server(
     assert control.get("health").status_code == 200
     assert visitor.send("still here").status_code == 200
     assert control.chat(chat_id)["state"] == "established"
+
+
+def test_the_script_names_visitor_events_as_live_agent_nouns_do() -> None:
+    """Scripts keep Live Agent's names for what they wait for; each must mean the kind that API's noun maps to."""
+    from liveagent_cli.sandbox.agents.script import WAITABLE
+    from liveagent_cli.sandbox.liveagent.nouns import NOUN_KINDS
+
+    assert {name: NOUN_KINDS[name] for name in WAITABLE} == WAITABLE
