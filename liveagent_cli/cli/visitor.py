@@ -173,7 +173,10 @@ def chat_cmd(
     timeout: Annotated[
         float | None,
         typer.Option(
-            "--timeout", metavar="SECONDS", help="give up if no agent accepts within SECONDS (exit 8)", min=0.0
+            "--timeout",
+            metavar="SECONDS",
+            help="give up if no agent accepts within SECONDS (exit 8); from a pipe the default is 120",
+            min=0.0,
         ),
     ] = None,
     transcript: Annotated[
@@ -201,8 +204,10 @@ def chat_cmd(
 
 
 def _stdin_lines(stdin: IO[bytes]) -> Iterator[str]:
-    for raw in stdin:
+    for number, raw in enumerate(stdin, 1):
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise UsageError(f"stdin is not valid UTF-8 (byte {exc.start} of a line)", hint="send UTF-8 text") from None
+            raise UsageError(
+                f"stdin line {number} is not valid UTF-8 (byte {exc.start + 1} of the line)", hint="send UTF-8 text"
+            ) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,10 +26,10 @@ class Context:
     _http: Any = None
 
     def client(self, pod: str, api_version: str, state: SessionState | None = None) -> LiveAgentClient:
-        """A client for `pod` carrying the stored key and affinity, over the process's one connection pool.
+        """A client for `pod` carrying the stored key and affinity, over this Context's connection pool.
 
-        Each caller (say the chat's poll thread and its sender) gets its own client, so one can adopt a
-        new affinity without racing the other; they share the `requests.Session` underneath.
+        Each caller gets its own client, so one can adopt a new affinity without racing another; the clients of
+        one Context share its `requests.Session`, so a thread that runs beside others takes `for_thread()`.
         """
         from liveagent_cli.core.client import LiveAgentClient, new_http_session
 
@@ -44,6 +45,12 @@ class Context:
             on_exchange=self._log_exchange if self.verbose else None,
             http=self._http,
         )
+
+    def for_thread(self) -> Context:
+        """This context over a connection pool of its own (closed with `close()`), for a thread that talks to the
+        pod while others do: requests does not promise that one Session is safe across threads (psf/requests#2766).
+        """
+        return dataclasses.replace(self, _http=None)
 
     def close(self) -> None:
         if self._http is not None:
