@@ -8,7 +8,7 @@ import select
 import time
 
 from liveagent_cli.sandbox import Sandbox
-from tests.conftest import LIVEAGENT, Cli
+from tests.conftest import LIVEAGENT, Cli, wait_until
 
 
 class Terminal:
@@ -62,7 +62,7 @@ def test_interactive_chat_with_typing_events_and_end(cli: Cli, sandbox: Sandbox)
     term = _terminal(cli)
     term.expect("joined the chat")
     term.type("hello there")
-    term.expect("hello there")
+    wait_until(lambda: any(e.get("type") == "ChasitorTyping" for e in sandbox.chats()[0]["events"]))
     term.type("\r")
     term.expect("Sandbox Agent: hello there")
     term.type("/end\r")

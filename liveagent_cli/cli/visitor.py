@@ -193,10 +193,12 @@ def chat_cmd(
     )
     env = current()
     try:
-        if env.stdin_isatty and env.stdout_isatty and not ctx.out.json_mode:
-            from liveagent_cli.cli.chat_ui import run_interactive
+        # line mode only when stdin is not a terminal (or --json): `chat | tee log` is still a conversation
+        if env.stdin_isatty and not ctx.out.json_mode:
+            from liveagent_cli.cli.chat_ui import prompt_terminal, run_interactive
 
-            run_interactive(ctx, options)
+            with prompt_terminal(env) as terminal:
+                run_interactive(ctx, options, env, terminal)
         else:
             run_piped(ctx, options, _stdin_lines(env.stdin))
     except NoAgentError as exc:

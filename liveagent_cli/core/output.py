@@ -12,9 +12,10 @@ retitle the window or overwrite a line with `\\r`. `--json` keeps them, JSON-esc
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from liveagent_cli.core.redact import Redactor
@@ -139,6 +140,20 @@ class Output:
     def _write(self, stream: IO[str], text: str, *, redact: bool = True) -> None:
         stream.write(self.redactor.text(text) if redact else text)
         stream.flush()
+
+    @contextlib.contextmanager
+    def redirected(self, *, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> Iterator[None]:
+        """Write to other streams for a while (None keeps one), deciding colour as for the streams they stand
+        for: the interactive chat hands its terminal streams to the line editor, which prints above the prompt."""
+        saved = (self.stdout, self.stderr, self._colour, self._consoles)
+        colour_out, colour_err = self._colour[id(self.stdout)], self._colour[id(self.stderr)]
+        self.stdout, self.stderr = stdout or self.stdout, stderr or self.stderr
+        self._colour = {id(self.stdout): colour_out, id(self.stderr): colour_err}
+        self._consoles = {}
+        try:
+            yield
+        finally:
+            self.stdout, self.stderr, self._colour, self._consoles = saved
 
     def stderr_console(self) -> Any:
         """The Rich console on stderr, for progress bars and spinners (only used on a terminal)."""
