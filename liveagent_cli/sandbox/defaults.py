@@ -11,6 +11,7 @@ import hashlib
 ORG_ID = "00D5g000000SBOX"
 DEPLOYMENT_ID = "5725g000000SBOX"
 BUTTON_ID = "5735g000000SBOX"
+DEPLOYMENT_NAME = "Sandbox_Custom_Client"  # Enhanced Chat's esDeveloperName (any well-formed one is accepted)
 
 CHAT_API_PREFIX = "/chat/rest/"
 # `switch-server` faults send visitors here: a second "pod" on the same sandbox that serves the same API.
@@ -84,3 +85,21 @@ NOUNS: dict[str, str] = {
     "VisitorId": "Visitor",
     "Breadcrumb": "Visitor",
 }
+
+# Every Enhanced Chat resource the sandbox serves, by the last word of its path: what a fault's `path=` names.
+MIAW_NOUNS = (
+    "access-token",
+    "continuation-access-token",
+    "conversation",
+    "list",
+    "entries",
+    "message",
+    "file",
+    "entry",
+    "acknowledge-entries",
+    "session",
+    "sse",
+    "embedded-service-config",
+    "businesshours",
+    "jwks",
+)

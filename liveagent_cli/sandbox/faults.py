@@ -12,17 +12,21 @@ Kinds:
   status         the answer is `code=N` with a short body, and the request is not processed
   expire         the session becomes invalid: this request and every later one get 403
   switch-server  a Visitor resource answers SwitchServer, pointing at the sandbox's second pod prefix
+  sse-drop       (Enhanced Chat) the event stream is cut after its `after=N`-th event (pings not counted)
 
 Selectors (all optional; together they must all hold):
   every=N   the Nth, 2Nth... request this rule applies to (counted per rule, across all sessions)
   p=0.x     at random with that probability (reproducible with --seed)
   times=N   at most N firings
-  path=NOUN only requests to that resource (Messages, ChatMessage, SessionId, Availability...)
+  path=NOUN only requests to that resource (Messages, ChatMessage, SessionId, Availability...; for
+            Enhanced Chat the last word of the path: message, entries, sse, access-token...)
 
 Where a kind applies: `503` and `expire` only to requests that name a live session, never to SessionId,
 ReconnectSession, ResyncSession or ChasitorResyncState (there is no session yet, or it is the way out of a
 503, which must be able to finish); `switch-server` only to
-Visitor resources; the others to every Chat API request. Never to the control API or the upload servlet.
+Visitor resources; `sse-drop` only to event streams; the others to every Chat API request. Each API says
+which kinds its requests can meet (Enhanced Chat: drop, delay, status, expire, sse-drop; there `expire`
+makes the access token expire). Never to the control API or the upload servlet.
 At most one fault fires per request: rules are tried in the order they were added.
 """
 
@@ -30,15 +34,21 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
-from liveagent_cli.sandbox.defaults import NOUNS
+from liveagent_cli.sandbox.defaults import MIAW_NOUNS, NOUNS
 
-KINDS = ("503", "drop", "delay", "status", "expire", "switch-server")
+KINDS = ("503", "drop", "delay", "status", "expire", "switch-server", "sse-drop")
 SELECTORS = ("every", "p", "times", "path")
-KIND_KEYS: dict[str, tuple[str, ...]] = {"drop": ("when",), "delay": ("ms",), "status": ("code",)}
-REQUIRED: dict[str, tuple[str, ...]] = {"delay": ("ms",), "status": ("code",)}
+KIND_KEYS: dict[str, tuple[str, ...]] = {
+    "drop": ("when",),
+    "delay": ("ms",),
+    "status": ("code",),
+    "sse-drop": ("after",),
+}
+REQUIRED: dict[str, tuple[str, ...]] = {"delay": ("ms",), "status": ("code",), "sse-drop": ("after",)}
 # 503 and expire need a session, and never hit the way out of a 503 (the recovery must be able to finish).
 _EXEMPT_NOUNS = ("SessionId", "ReconnectSession", "ResyncSession", "ChasitorResyncState")
 MAX_DELAY_MS = 600_000
@@ -58,6 +68,7 @@ class FaultRule:
     when: str = "after"
     ms: int = 0
     code: int = 0
+    after: int = 0  # sse-drop: events before the cut
     id: int = 0
     seen: int = 0  # requests this rule applied to
     fired: int = 0
@@ -70,6 +81,8 @@ class FaultRule:
             return has_session and noun not in _EXEMPT_NOUNS and prefix != "Visitor"
         if self.kind == "switch-server":
             return prefix == "Visitor"
+        if self.kind == "sse-drop":
+            return noun == "sse"
         return True
 
     def view(self) -> dict[str, Any]:
@@ -84,6 +97,8 @@ class FaultRule:
             shown["ms"] = self.ms
         if self.kind == "status":
             shown["code"] = self.code
+        if self.kind == "sse-drop":
+            shown["after"] = self.after
         shown.update(seen=self.seen, fired=self.fired)
         return shown
 
@@ -151,8 +166,9 @@ def build_fault(kind: str, params: dict[str, str], spec: str) -> FaultRule:
         rule.p = p
     if "path" in params:
         noun = params["path"].strip("/").rsplit("/", 1)[-1]
-        if noun not in NOUNS:
-            raise FaultSpecError(f"{where}: unknown path {params['path']!r}; use a resource: {', '.join(NOUNS)}")
+        if noun not in NOUNS and noun not in MIAW_NOUNS:
+            known = ", ".join((*NOUNS, *MIAW_NOUNS))
+            raise FaultSpecError(f"{where}: unknown path {params['path']!r}; use a resource: {known}")
         rule.path = noun
     if "when" in params:
         if params["when"] not in ("before", "after"):
@@ -162,6 +178,8 @@ def build_fault(kind: str, params: dict[str, str], spec: str) -> FaultRule:
         rule.ms = _integer(params["ms"], where, "ms", 0, MAX_DELAY_MS)
     if "code" in params:
         rule.code = _integer(params["code"], where, "code", 200, 599)
+    if "after" in params:
+        rule.after = _integer(params["after"], where, "after", 1, 10**9)
     rule.spec = spec.strip()
     return rule
 
@@ -206,10 +224,13 @@ class Faults:
     def __bool__(self) -> bool:
         return bool(self._rules)
 
-    def pick(self, prefix: str, noun: str, has_session: bool) -> FaultRule | None:
-        """Count the request against every rule that applies; return the first one that fires."""
+    def pick(self, prefix: str, noun: str, has_session: bool, kinds: Container[str] | None = None) -> FaultRule | None:
+        """Count the request against every rule that applies (of `kinds`, the API's: all when None); return
+        the first one that fires."""
         chosen: FaultRule | None = None
         for rule in self._rules:
+            if kinds is not None and rule.kind not in kinds:
+                continue
             if not rule.applies(prefix, noun, has_session):
                 continue
             rule.seen += 1

@@ -1,8 +1,9 @@
 """The front door of the visitor's requests: fault injection, the request journal and `--log`, then the API.
 
-Everything a visitor sends (the Chat API under `/chat/rest/` and the second pod prefix, and the upload
-servlet) passes here, so each exchange is journalled once, logged once, and faults apply in one place.
-A fault that fires is named in the journal entry, in the log line, and in the chat's events.
+Everything a visitor sends (the Chat API under `/chat/rest/` and the second pod prefix, the upload
+servlet, and Enhanced Chat under `/iamessage/`, `/eventrouter/` and `/embeddedservice/`) passes here, so
+each exchange is journalled once, logged once, and faults apply in one place. A fault that fires is named
+in the journal entry, in the log line, and in the chat's events.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Protocol
 
 from liveagent_cli.sandbox.defaults import SECOND_POD_PREFIX
 from liveagent_cli.sandbox.faults import FaultRule, Faults
@@ -28,9 +29,18 @@ from liveagent_cli.sandbox.liveagent.chatapi import SESSION_KEY, ChatAPI, Reques
 from liveagent_cli.sandbox.liveagent.pod import Pod
 from liveagent_cli.sandbox.liveagent.session import Session
 from liveagent_cli.sandbox.liveagent.uploads import handle_upload
+from liveagent_cli.sandbox.miaw.notes import MiawNotes
+from liveagent_cli.sandbox.miaw.restapi import MIAW_FAULT_KINDS, MiawAPI
 from liveagent_cli.sandbox.wirelog import WireLog
 
 JOURNAL_SIZE = 10_000
+
+
+class Notes(Protocol):
+    """What an API's handler tells the front door about a request, for the journal and the log."""
+
+    chat_id: str | None
+    key: str | None
 
 
 def segments_below(path: str, prefix: str) -> list[str]:
@@ -39,9 +49,10 @@ def segments_below(path: str, prefix: str) -> list[str]:
 
 
 class Gateway:
-    def __init__(self, pod: Pod, faults: Faults, wirelog: WireLog | None, public_url: str) -> None:
+    def __init__(self, pod: Pod, miaw: MiawAPI, faults: Faults, wirelog: WireLog | None, public_url: str) -> None:
         self.pod = pod
         self.chat_api = ChatAPI(pod)
+        self.miaw = miaw
         self.faults = faults
         self.wirelog = wirelog
         # The base of the URLs handed out (the upload servlet's, SwitchServer's newUrl): the sandbox's own
@@ -70,7 +81,7 @@ class Gateway:
         entry: dict[str, Any],
         response: Response | None,
         started: float,
-        ex: RequestNotes,
+        ex: Notes,
         rule: FaultRule | None,
         *,
         body_shown: bool = True,
@@ -172,3 +183,43 @@ class Gateway:
             return response
         finally:
             self._finish(request, entry, response, started, ex, None, body_shown=False)
+
+    # ---- Enhanced Chat -----------------------------------------------------------------------------------
+
+    async def messaging(self, request: Request) -> Response:
+        started = time.monotonic()
+        entry = self._journal(request)
+        notes = MiawNotes(self.public_url)
+        rule: FaultRule | None = None
+        response: Response | None = None
+        try:
+            response, rule = await self._messaging(request, notes)
+            return response
+        except Exception:
+            response = error_response(500, "internal sandbox error")
+            raise
+        finally:
+            multipart = (request.headers.get("content-type") or "").lower().startswith("multipart/")
+            self._finish(request, entry, response, started, notes, rule, body_shown=not multipart)
+
+    async def _messaging(self, request: Request, notes: MiawNotes) -> tuple[Response, FaultRule | None]:
+        api = self.miaw
+        if not self.faults:
+            return await api.handle(request, notes), None
+        route = api.route(request.path)
+        token = api.token_of(request)
+        rule = self.faults.pick("miaw", route.noun if route else "", token is not None, MIAW_FAULT_KINDS)
+        if rule is None:
+            return await api.handle(request, notes), None
+        early = api.fault_answer(rule, token, request, notes)
+        if early is not None:
+            return early, rule
+        if rule.kind == "sse-drop":
+            notes.cut_after = rule.after
+            return await api.handle(request, notes), rule
+        notes.answer_lost = rule.kind == "drop"
+        response = await api.handle(request, notes)
+        if rule.kind == "drop":
+            return dropped(), rule
+        await asyncio.sleep(rule.ms / 1000)  # delay: processed at once, answered late
+        return response, rule

@@ -2,7 +2,8 @@
 
 A key is a secret on a real pod; tests and logs of the sandbox end up in CI output, so the sandbox treats
 its own keys the same way. Keys have a recognisable shape (`<uuid>!<epoch-ms>!<base64>`), so any string
-can be cleaned of them, whichever session they belong to.
+can be cleaned of them, whichever session they belong to. Enhanced Chat's secrets are JWTs (access tokens
+in `Authorization`, identity tokens in token requests), which have a recognisable shape too.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ from typing import Any
 
 REDACTED = "<redacted>"
 SESSION_KEY_HEADER = "x-liveagent-session-key"
+SECRET_HEADERS = (SESSION_KEY_HEADER, "authorization")
 _KEY = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}![0-9]+![A-Za-z0-9+/=]+")
 _KEY_IN_PATH = re.compile(r"(/SessionId/).+")
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 
 
 def redact_text(text: str, key: str | None = None) -> str:
     if key and key in text:
         text = text.replace(key, REDACTED)
+    if "eyJ" in text:
+        text = _JWT.sub(REDACTED, text)
     return _KEY.sub(REDACTED, text) if "!" in text else text
 
 
@@ -29,8 +34,9 @@ def redact_path(path: str) -> str:
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     shown = dict(headers)
-    if SESSION_KEY_HEADER in shown:
-        shown[SESSION_KEY_HEADER] = REDACTED
+    for name in SECRET_HEADERS:
+        if name in shown:
+            shown[name] = REDACTED
     return shown
 
 

@@ -23,13 +23,14 @@ from urllib.parse import urlsplit
 
 from liveagent_cli import __version__
 from liveagent_cli.sandbox.agents.behaviours import agent_spec
-from liveagent_cli.sandbox.control.api import ControlAPI, chat_view, perform_agent_action
+from liveagent_cli.sandbox.control.api import ControlAPI, LiveAgentDirectory, all_chats, perform_agent_action
 from liveagent_cli.sandbox.defaults import (
     BUTTON_ID,
     CHAT_API_PREFIX,
     CONTROL_PREFIX,
     DEFAULT_CONNECTION_TIMEOUT,
     DEPLOYMENT_ID,
+    DEPLOYMENT_NAME,
     ORG_ID,
     SECOND_POD_PREFIX,
     UPLOAD_MAX_BODY,
@@ -41,6 +42,13 @@ from liveagent_cli.sandbox.http.server import DEFAULT_MAX_BODY, HTTPServer, Requ
 from liveagent_cli.sandbox.keys import redact_path, redact_text
 from liveagent_cli.sandbox.liveagent.agentchat import LiveAgentChat
 from liveagent_cli.sandbox.liveagent.pod import BREADCRUMB_KEY_CHOICES, PROFILES, Pod, PodSettings
+from liveagent_cli.sandbox.miaw.agentchat import MiawAgentChat
+from liveagent_cli.sandbox.miaw.directory import MiawDirectory
+from liveagent_cli.sandbox.miaw.messaging import Messaging
+from liveagent_cli.sandbox.miaw.restapi import MiawAPI
+from liveagent_cli.sandbox.miaw.settings import PROFILES as MIAW_PROFILES
+from liveagent_cli.sandbox.miaw.settings import MiawSettings
+from liveagent_cli.sandbox.model.directory import ChatDirectory
 from liveagent_cli.sandbox.model.errors import BadRequest
 from liveagent_cli.sandbox.wirelog import WireLog
 
@@ -48,6 +56,9 @@ log = logging.getLogger("liveagent_cli.sandbox")
 
 _T = TypeVar("_T")
 GC_THRESHOLDS = (5000, 20, 100)  # `sandbox serve` only: the process is the sandbox's alone
+# Enhanced Chat's paths (miaw/restapi.py): its REST API, its event stream, its deployment configuration
+MIAW_PREFIXES = ("/iamessage/", "/eventrouter/", "/embeddedservice/")
+_MULTIPART_SLACK = 64 * 1024
 
 
 def is_loopback(host: str) -> bool:
@@ -80,10 +91,45 @@ class SandboxConfig:
     redeliver: bool | None = None  # re-send un-acked messages until acked (forgiving: yes, strict: no)
     duplicate_grace: float | None = None  # seconds to notice a held poll's client left (0.05; strict: 0, never)
     breadcrumb_key: str | None = None  # a Breadcrumb's session key: "record" on that chat, or "ignore" (strict)
+    # Enhanced Chat (miaw/settings.py): the ids it accepts (None: any well-formed ones), its timings, and its
+    # choices where the reference is unsure (None: the profile's; `--strict` takes the least forgiving)
+    org_id: str | None = None
+    deployment_name: str | None = None
+    token_ttl: float = 7200.0  # seconds an access token lives
+    sse_ping: float = 15.0  # seconds between two `event:ping`
+    rate_limits: bool = True  # the Help page's limits; off for load tests
+    replay: bool | None = None  # replay what came after Last-Event-Id (forgiving: yes, strict: no)
+    second_stream: str | None = None  # a subject's second stream: "replace" the first (forgiving), "refuse" (409)
+    last_event_id: str | None = None  # a missing or malformed Last-Event-Id: "lenient" (ignored), "strict" (400)
+    retry_after: bool | None = None  # a 429 says when to try again (forgiving: yes, strict: no)
+    ping_data: str = "zero"  # `event:ping` data: "zero" or "counter"
+    entry_payload: str = "object"  # entryPayload in REST entries: "object" or "string"
+    org_id_18: bool = False  # X-Org-Id may be the 18-character org id too
+    identity_failure: str = "guest"  # an identity token that does not verify: "guest" token or "reject" (401)
 
     @property
     def profile(self) -> str:
         return "strict" if self.strict else "forgiving"
+
+    def miaw_settings(self) -> MiawSettings:
+        """Enhanced Chat's settings: the profile's choices with the knobs given here applied."""
+        chosen = dict(MIAW_PROFILES[self.profile])
+        for name in chosen:
+            value = getattr(self, name)
+            if value is not None:
+                chosen[name] = value
+        return MiawSettings(
+            org_id=self.org_id,
+            deployment_name=self.deployment_name,
+            token_ttl=self.token_ttl,
+            sse_ping=self.sse_ping,
+            rate_limits=self.rate_limits,
+            ping_data=self.ping_data,
+            entry_payload=self.entry_payload,
+            org_id_18=self.org_id_18,
+            identity_failure=self.identity_failure,
+            **chosen,
+        )
 
     def choices(self) -> dict[str, Any]:
         """The profile's choices with the knobs given here applied: redeliver, duplicate_grace, breadcrumb_key."""
@@ -119,6 +165,7 @@ class SandboxConfig:
             raise ValueError(f"breadcrumb_key must be one of: {', '.join(BREADCRUMB_KEY_CHOICES)}")
         for spec in self.faults:
             parse_fault(spec)
+        self.miaw_settings().validate()
         agent_spec(self.agent, accept_after=self.accept_after)
         if self.public_url is not None:
             check_public_url(self.public_url)
@@ -128,7 +175,9 @@ def check_public_url(url: str) -> None:
     """ValueError unless `url` is an http(s) URL with a host and no query: the base of the URLs handed out."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ValueError(f"the public URL {url!r} is not an http:// or https:// URL with a host (e.g. https://pod.example)")
+        raise ValueError(
+            f"the public URL {url!r} is not an http:// or https:// URL with a host (e.g. https://pod.example)"
+        )
 
 
 def _camel(name: str) -> str:
@@ -152,14 +201,18 @@ class _Runtime:
             poll_hold=config.poll_hold, connection_timeout=config.connection_timeout, **config.choices()
         )
         self.pod = Pod(settings, spec, LiveAgentChat, seed=config.seed)
+        self.messaging = Messaging(config.miaw_settings(), spec, MiawAgentChat, seed=config.seed)
+        self.directories: list[ChatDirectory] = [LiveAgentDirectory(self.pod), MiawDirectory(self.messaging)]
         self.faults = Faults(config.seed)
         for fault in config.faults:
             self.faults.add(parse_fault(fault))
         self.wirelog = WireLog(config.log_file) if config.log_file else None
         self.host = "127.0.0.1" if config.host.lower() == "localhost" else config.host
         self.port = config.port
-        self.gateway = Gateway(self.pod, self.faults, self.wirelog, self.public_url)
-        self.control = ControlAPI(self.pod, self.faults, self._info, self.journal_list, self.configure, self.reset)
+        self.gateway = Gateway(self.pod, MiawAPI(self.messaging), self.faults, self.wirelog, self.public_url)
+        self.control = ControlAPI(
+            self.pod, self.directories, self.faults, self._info, self.journal_list, self.configure, self.reset
+        )
         self.http = HTTPServer(
             self.handle,
             max_body=config.max_body,
@@ -183,7 +236,11 @@ class _Runtime:
         return self.config.public_url.rstrip("/") if self.config.public_url else self.url
 
     def _body_limit(self, path: str) -> int:
-        return max(UPLOAD_MAX_BODY, self.config.max_body) if path.startswith(UPLOAD_PREFIX) else self.config.max_body
+        if path.startswith(UPLOAD_PREFIX):
+            return max(UPLOAD_MAX_BODY, self.config.max_body)
+        if path.startswith(MIAW_PREFIXES):  # Enhanced Chat answers 413 itself, over its 5 MB
+            return max(self.messaging.settings.file_limit + 2 * _MULTIPART_SLACK, self.config.max_body)
+        return self.config.max_body
 
     async def handle(self, request: Request) -> Response:
         path = request.path
@@ -195,12 +252,17 @@ class _Runtime:
             return await self.control.handle(request, segments_below(path, CONTROL_PREFIX))
         if path.startswith(UPLOAD_PREFIX):
             return await self.gateway.upload(request, segments_below(path, UPLOAD_PREFIX))
-        hint = f"the Chat API is under {CHAT_API_PREFIX}, the control API under {CONTROL_PREFIX}"
+        if path.startswith(MIAW_PREFIXES):
+            return await self.gateway.messaging(request)
+        hint = (
+            f"the Chat API is under {CHAT_API_PREFIX}, Enhanced Chat under /iamessage/api/v2/ and "
+            f"/eventrouter/v1/sse, the control API under {CONTROL_PREFIX}"
+        )
         return error_response(404, f"nothing at {path}", hint=hint)
 
     def reset(self) -> int:
         self.gateway.journal.clear()
-        return self.pod.reset()
+        return self.pod.reset() + self.messaging.reset()
 
     def journal_list(self) -> list[dict[str, Any]]:
         return [dict(entry) for entry in self.gateway.journal]
@@ -222,6 +284,7 @@ class _Runtime:
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
         self.pod.set_agent(spec)
+        self.messaging.set_agent(spec)
         self.agent, self.accept_after = agent, float(accept_after)
         return {"agent": self.agent, "acceptAfter": self.accept_after}
 
@@ -247,6 +310,34 @@ class _Runtime:
             "log": self.config.log_file,
             "uptime": round(time.monotonic() - self.started, 3),
             "ids": {"organizationId": ORG_ID, "deploymentId": DEPLOYMENT_ID, "buttonId": BUTTON_ID},
+            "messaging": self._messaging_info(url),
+        }
+
+    def _messaging_info(self, url: str) -> dict[str, Any]:
+        settings = self.messaging.settings
+        return {
+            "url": url,
+            "orgId": settings.org_id15 or ORG_ID,
+            "deploymentName": settings.deployment_name or DEPLOYMENT_NAME,
+            "anyOrgId": settings.org_id is None,
+            "anyDeploymentName": settings.deployment_name is None,
+            "tokenTtl": settings.token_ttl,
+            "ssePing": settings.sse_ping,
+            "rateLimits": settings.rate_limits,
+            "choices": {
+                _camel(name): getattr(settings, name)
+                for name in (
+                    "replay",
+                    "second_stream",
+                    "last_event_id",
+                    "retry_after",
+                    "ping_data",
+                    "entry_payload",
+                    "org_id_18",
+                    "identity_failure",
+                    "agent_receipts",
+                )
+            },
         }
 
     async def run(self, on_ready: Callable[[], None], stop: asyncio.Event) -> None:
@@ -255,16 +346,21 @@ class _Runtime:
             await self.http.start(self.host, self.config.port)
             self.host, self.port = self.http.address
             self.gateway.public_url = self.public_url
-            sweeper = asyncio.create_task(self.pod.run_sweeper())
+            sweepers = [
+                asyncio.create_task(self.pod.run_sweeper()),
+                asyncio.create_task(self.messaging.run_sweeper()),
+            ]
             try:
                 log.info("sandbox pod listening on %s (%s agent)", self.pod_url, self.config.agent)
                 on_ready()
                 await stop.wait()
             finally:
-                sweeper.cancel()
+                for sweeper in sweepers:
+                    sweeper.cancel()
                 self.pod.close()
+                self.messaging.close_all()
                 await self.http.close(grace=2.0)
-                await asyncio.wait([sweeper])
+                await asyncio.wait(sweepers)
                 log.info("sandbox pod stopped")
         finally:
             if self.wirelog is not None:
@@ -335,10 +431,26 @@ class Sandbox:
 
     # ---- in-process inspection and control (thread-safe; the same data as the control API) --------------
 
+    @property
+    def messaging_url(self) -> str:
+        """Enhanced Chat's base URL (its "Salesforce Messaging URL"): the sandbox's own, e.g. http://127.0.0.1:PORT."""
+        return self._started().public_url
+
+    @property
+    def org_id(self) -> str:
+        """The org id Enhanced Chat clients should send (any well-formed one works unless `org_id` is set)."""
+        return self.config.org_id or ORG_ID
+
+    @property
+    def deployment_name(self) -> str:
+        """The deployment name (esDeveloperName) to send; any well-formed one unless `deployment_name` is set."""
+        return self.config.deployment_name or DEPLOYMENT_NAME
+
     def chats(self) -> list[dict[str, Any]]:
-        """Every chat as `GET /_sandbox/chats` shows it: live ones, then ended ones, oldest first."""
-        pod = self._started().pod
-        return self._on_loop(lambda: [chat_view(s) for s in pod.sessions()])
+        """Every chat as `GET /_sandbox/chats` shows it: Live Agent's, then Enhanced Chat's conversations; live
+        ones, then ended ones, oldest first within each."""
+        directories = self._started().directories
+        return self._on_loop(lambda: all_chats(directories))
 
     def requests(self) -> list[dict[str, Any]]:
         """The Chat API requests received, in arrival order, as `GET /_sandbox/requests` shows them."""
@@ -359,11 +471,12 @@ class Sandbox:
     def agent_action(self, chat_id: str, action: str, **fields: Any) -> dict[str, Any]:
         """What `POST /_sandbox/chats/{id}/agent` does (fields: text, name, items, type, data, reason...);
         returns the chat; raises the pod's errors (each has `.status`)."""
-        pod = self._started().pod
+        directories = self._started().directories
 
         def act() -> dict[str, Any]:
-            session, _ = perform_agent_action(pod, chat_id, action, {k: v for k, v in fields.items() if v is not None})
-            return chat_view(session)
+            given = {k: v for k, v in fields.items() if v is not None}
+            directory, found, _ = perform_agent_action(directories, chat_id, action, given)
+            return directory.view(found)
 
         return self._on_loop(act)
 
@@ -389,8 +502,8 @@ class Sandbox:
         runtime = self._runtime
         if runtime is None:
             return []
-        pod = runtime.pod
-        return self._on_loop(lambda: list(pod.issued_keys))
+        pod, messaging = runtime.pod, runtime.messaging
+        return self._on_loop(lambda: list(pod.issued_keys) + list(messaging.issued))
 
     def _on_loop(self, fn: Callable[[], _T]) -> _T:
         """Run `fn` on the sandbox's loop (its state is not thread-safe); directly once the loop is gone."""

@@ -2,7 +2,9 @@
 
 It needs none of the Live Agent headers, and faults never apply to it. Session keys never appear in its
 output: chats are named by the SessionId `id`, and any key inside what a visitor sent (the seed article's
-client puts it in ChasitorInit's `sessionId`) shows as `<redacted>`.
+client puts it in ChasitorInit's `sessionId`) shows as `<redacted>`. Enhanced Chat's conversations are chats
+too (named by their conversation id; each view's `api` says which API a chat came by), listed after the
+legacy ones; its tokens never appear either.
 
 Routes:
   GET    /_sandbox/health               200 {"status": "ok", ...}: readiness, settings, ids, counts
@@ -32,6 +34,7 @@ from liveagent_cli.sandbox.keys import redact_value
 from liveagent_cli.sandbox.liveagent.pod import Pod
 from liveagent_cli.sandbox.liveagent.session import Event, Session
 from liveagent_cli.sandbox.model.chat import AgentChat
+from liveagent_cli.sandbox.model.directory import ChatDirectory
 from liveagent_cli.sandbox.model.errors import BadRequest, InvalidState, NotFound, PodError, string_field
 
 ONLY = "_only"
@@ -74,7 +77,7 @@ PROBLEM_HINTS = {
     "chat-ended": "the chat has ended; the visitor must start a new one",
     "not-in-conference": "only an agent who joined (action `join`) can leave",
     "no-file-request": "request a file first (action `request-file`)",
-    "no-open-chat": "no visitor has requested a chat (SessionId, then ChasitorInit)",
+    "no-open-chat": "no visitor has requested a chat (SessionId then ChasitorInit, or an Enhanced Chat conversation)",
     "several-open-chats": "name the chat by its id: POST /_sandbox/chats/{id}/agent",
     "unknown-chat": "GET /_sandbox/chats lists every chat and its id",
 }
@@ -84,6 +87,7 @@ def chat_view(session: Session, *, events: bool = True) -> dict[str, Any]:
     """A chat as the control API shows it: no session key, ever."""
     init = session.init or {}
     view: dict[str, Any] = {
+        "api": "liveagent",
         "id": session.id,
         "state": session.state.value,
         "live": not session.removed,
@@ -129,21 +133,58 @@ def _event(event: Event) -> dict[str, Any]:
     return shown
 
 
-def find_chat(pod: Pod, chat_id: str) -> Session:
-    """A chat by its SessionId `id`, or the only open one for `_only` (409 when none or several)."""
+class LiveAgentDirectory:
+    """Live Agent's sessions as chats of the control API (`model.directory.ChatDirectory`)."""
+
+    def __init__(self, pod: Pod) -> None:
+        self.pod = pod
+
+    @property
+    def api(self) -> str:
+        return "liveagent"
+
+    def chat_ids(self) -> list[str]:
+        return [s.id for s in self.pod.sessions()]
+
+    def open_chat_ids(self) -> list[str]:
+        return [s.id for s in self.pod.open_chats()]
+
+    def has(self, chat_id: str) -> bool:
+        return self.pod.find(chat_id) is not None
+
+    def _session(self, chat_id: str) -> Session:
+        session = self.pod.find(chat_id)
+        if session is None:
+            raise NotFound(f"no chat with id {chat_id}", problem="unknown-chat")
+        return session
+
+    def agent_chat(self, chat_id: str) -> AgentChat:
+        return self.pod.agent_chat(self._session(chat_id))
+
+    def view(self, chat_id: str, *, events: bool = True) -> dict[str, Any]:
+        return chat_view(self._session(chat_id), events=events)
+
+    @property
+    def live_count(self) -> int:
+        return self.pod.session_count
+
+
+def find_chat(directories: list[ChatDirectory], chat_id: str) -> tuple[ChatDirectory, str]:
+    """A chat by its id (a SessionId `id` or a conversation id), or the only open one for `_only` (409 when
+    none or several, whichever API they came by)."""
     if chat_id == ONLY:
-        open_chats = pod.open_chats()
+        open_chats = [(d, i) for d in directories for i in d.open_chat_ids()]
         if not open_chats:
             raise InvalidState("no open chat (queued or established) in the sandbox", problem="no-open-chat")
         if len(open_chats) > 1:
-            ids = ", ".join(s.id for s in open_chats)
+            ids = ", ".join(i for _, i in open_chats)
             message = f"{len(open_chats)} open chats ({ids}); name one by its id"
             raise InvalidState(message, problem="several-open-chats")
         return open_chats[0]
-    session = pod.find(chat_id)
-    if session is None:
-        raise NotFound(f"no chat with id {chat_id}", problem="unknown-chat")
-    return session
+    for directory in directories:
+        if directory.has(chat_id):
+            return directory, chat_id
+    raise NotFound(f"no chat with id {chat_id}", problem="unknown-chat")
 
 
 def _string(fields: dict[str, Any], name: str, action: str, *, default: str | None = None) -> str:
@@ -151,18 +192,21 @@ def _string(fields: dict[str, Any], name: str, action: str, *, default: str | No
     return string_field(fields, name, f"`{action}`", default=default, non_empty=name not in ("text", "data"))
 
 
-def perform_agent_action(pod: Pod, chat_id: str, action: Any, fields: dict[str, Any]) -> tuple[Session, dict[str, Any]]:
-    """What `sandbox agent ACTION` does, for the HTTP route and the in-process API alike.
+def perform_agent_action(
+    directories: list[ChatDirectory], chat_id: str, action: Any, fields: dict[str, Any]
+) -> tuple[ChatDirectory, str, dict[str, Any]]:
+    """What `sandbox agent ACTION` does, for the HTTP route and the in-process API alike, whichever API the
+    chat came by.
 
-    Returns the chat and what the action produced (the file token of `request-file`).
+    Returns the chat (its directory and id) and what the action produced (the file token of `request-file`).
     """
     if not isinstance(action, str) or action not in ACTIONS:
         raise BadRequest(f"`action` must be one of: {', '.join(ACTIONS)}")
     for name in ACTIONS[action]:
         if name not in fields:
             raise BadRequest(f"`{action}` needs `{name}`")
-    session = find_chat(pod, chat_id)
-    chat: AgentChat = pod.agent_chat(session)
+    directory, found = find_chat(directories, chat_id)
+    chat: AgentChat = directory.agent_chat(found)
     produced: dict[str, Any] = {}
     if action == "accept":
         chat.accept()
@@ -191,13 +235,19 @@ def perform_agent_action(pod: Pod, chat_id: str, action: Any, fields: dict[str, 
         chat.cancel_file()
     else:
         chat.end(_string(fields, "reason", action, default="agent"))
-    return session, produced
+    return directory, found, produced
+
+
+def all_chats(directories: list[ChatDirectory]) -> list[dict[str, Any]]:
+    """Every chat of every API, as `GET /_sandbox/chats` lists them."""
+    return [d.view(i) for d in directories for i in d.chat_ids()]
 
 
 class ControlAPI:
     def __init__(
         self,
         pod: Pod,
+        directories: list[ChatDirectory],
         faults: Faults,
         info: Callable[[Request], dict[str, Any]],
         journal: Callable[[], list[dict[str, Any]]],
@@ -205,6 +255,7 @@ class ControlAPI:
         reset: Callable[[], int],
     ) -> None:
         self.pod = pod
+        self.directories = directories  # every API's chats: Live Agent's first
         self.faults = faults
         self.info = info  # the runtime's settings and addresses, for /health
         self.journal = journal  # the visitor's requests, keys redacted
@@ -263,24 +314,24 @@ class ControlAPI:
             {
                 "status": "ok",
                 **self.info(request),
-                "sessions": self.pod.session_count,
-                "openChats": len(self.pod.open_chats()),
+                "sessions": sum(d.live_count for d in self.directories),
+                "openChats": sum(len(d.open_chat_ids()) for d in self.directories),
                 "faults": len(self.faults.rules()),
             },
         )
 
     def chats(self, request: Request, segments: list[str]) -> Response:
-        return json_response(200, {"chats": [chat_view(s) for s in self.pod.sessions()]})
+        return json_response(200, {"chats": all_chats(self.directories)})
 
     def chat(self, request: Request, segments: list[str]) -> Response:
-        return json_response(200, chat_view(find_chat(self.pod, segments[1])))
+        directory, chat_id = find_chat(self.directories, segments[1])
+        return json_response(200, directory.view(chat_id))
 
     def agent(self, request: Request, segments: list[str]) -> Response:
         body = parse_json(request.body, required=True)
-        session, produced = perform_agent_action(self.pod, segments[1], body.get("action"), body)
-        return json_response(
-            200, {"status": "ok", "action": body.get("action"), **produced, "chat": chat_view(session, events=False)}
-        )
+        directory, chat_id, produced = perform_agent_action(self.directories, segments[1], body.get("action"), body)
+        view = directory.view(chat_id, events=False)
+        return json_response(200, {"status": "ok", "action": body.get("action"), **produced, "chat": view})
 
     def queues(self, request: Request, segments: list[str]) -> Response:
         return json_response(200, {"queues": self.pod.queues.view()})

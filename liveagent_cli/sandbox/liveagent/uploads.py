@@ -13,83 +13,11 @@ sha256}` on success.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage, Message
-from email.parser import BytesHeaderParser
-
 from liveagent_cli.sandbox.http.server import Request, Response, error_response, json_response
 from liveagent_cli.sandbox.liveagent.pod import Pod
 from liveagent_cli.sandbox.model.chat import ChatState
-from liveagent_cli.sandbox.model.errors import BadRequest, Forbidden, PodError, UnsupportedMediaType
-
-MAX_PARTS = 20
-# HTML's form-data encoding (browsers, urllib3 and so requests) writes `"`, CR and LF in a name as %22, %0D
-# and %0A, and nothing else; `filename*=` (RFC 5987) is percent-decoded by the header parser instead.
-_FORM_DATA_ESCAPE = re.compile(r"%(22|0[dD]|0[aA])")
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    name: str | None
-    filename: str | None
-    content_type: str
-    data: bytes
-
-
-def boundary_of(content_type: str | None) -> str:
-    """The multipart boundary of a Content-Type; 415 when it is not multipart/form-data."""
-    if not content_type:
-        raise UnsupportedMediaType("the upload must be multipart/form-data (no Content-Type was sent)")
-    header = Message()
-    header["content-type"] = content_type
-    if header.get_content_type() != "multipart/form-data":
-        raise UnsupportedMediaType(f"the upload must be multipart/form-data, not {header.get_content_type()}")
-    boundary = header.get_param("boundary")
-    if not isinstance(boundary, str) or not 0 < len(boundary) <= 200:
-        raise BadRequest("multipart/form-data without a usable boundary parameter")
-    return boundary
-
-
-def parse_multipart(body: bytes, boundary: str) -> list[Part]:
-    """RFC 7578 parts, split on the boundary; the bytes of each part are kept exactly."""
-    delimiter = b"--" + boundary.encode("latin-1")
-    start = body.find(delimiter)
-    if start < 0:
-        raise BadRequest("the multipart body does not contain its boundary")
-    parts: list[Part] = []
-    pos = start + len(delimiter)
-    while not body.startswith(b"--", pos):
-        line_end = body.find(b"\r\n", pos)
-        if line_end < 0 or len(parts) >= MAX_PARTS:
-            raise BadRequest("malformed multipart body")
-        pos = line_end + 2
-        end = body.find(b"\r\n" + delimiter, pos)
-        if end < 0:
-            raise BadRequest("the multipart body ends before its closing boundary")
-        raw = body[pos:end]
-        if raw.startswith(b"\r\n"):
-            head, content = b"", raw[2:]
-        else:
-            split = raw.find(b"\r\n\r\n")
-            if split < 0:
-                raise BadRequest("a multipart part has no blank line after its headers")
-            head, content = raw[:split], raw[split + 4 :]
-        parts.append(_part(head, content))
-        pos = end + 2 + len(delimiter)
-    return parts
-
-
-def _part(head: bytes, content: bytes) -> Part:
-    headers = BytesHeaderParser(policy=policy.HTTP).parsebytes(head + b"\r\n\r\n")
-    assert isinstance(headers, EmailMessage)
-    name = headers.get_param("name", header="content-disposition")
-    filename = headers.get_filename()
-    if filename is not None and b"filename*" not in head.lower():
-        filename = _FORM_DATA_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), filename)
-    content_type = headers.get_content_type() if "content-type" in headers else "application/octet-stream"
-    return Part(name if isinstance(name, str) else None, filename, content_type, content)
+from liveagent_cli.sandbox.model.errors import BadRequest, Forbidden, PodError
+from liveagent_cli.sandbox.multipart import MultipartError, boundary_of, parse_multipart
 
 
 async def handle_upload(pod: Pod, request: Request, segments: list[str]) -> tuple[Response, str | None]:
@@ -118,7 +46,7 @@ async def handle_upload(pod: Pod, request: Request, segments: list[str]) -> tupl
         if part is None:
             raise BadRequest("the multipart body has no `file` field")
         upload = pod.upload(session, session.file_token, part.filename or "file", part.content_type, part.data)
-    except PodError as exc:
+    except (PodError, MultipartError) as exc:
         return error_response(exc.status, exc.message), chat_id
     return json_response(
         200, {"name": upload.name, "contentType": upload.content_type, "size": upload.size, "sha256": upload.sha256}
