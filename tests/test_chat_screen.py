@@ -177,3 +177,15 @@ def test_no_agent_within_timeout_ends_the_interactive_chat(screens, sandbox: San
     assert screen.exit_code() == 8
     assert any(line.startswith("error: no agent accepted the chat within 1 s") for line in screen.lines)
     assert sandbox.chats()[0]["state"] == "ended", "the chat was ended on the pod"
+
+
+def test_sigterm_ends_the_interactive_chat_on_the_pod(screens, sandbox: Sandbox) -> None:
+    """QA2-15 at the prompt: SIGTERM unwinds like Ctrl-C (the chat is ended on the pod) and exits 143."""
+    screen = screens()
+    screen.wait_for(lambda s: "Sandbox Agent joined the chat" in s.lines, "the agent joining")
+    shell = screen._tmux("list-panes", "-F", "#{pane_pid}").strip()
+    [chat_pid] = subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True).stdout.split()
+    subprocess.run(["kill", "-TERM", chat_pid], check=True)
+    assert screen.exit_code() == 143
+    assert "error: stopped by SIGTERM" in screen.lines
+    assert sandbox.chats()[0]["state"] == "ended"
