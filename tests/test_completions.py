@@ -49,3 +49,12 @@ def test_completion_offers_the_values_an_argument_takes(isolated_env: Path) -> N
     state.mkdir()
     (state / "ci.toml").write_text("")
     assert _complete("liveagent status --session ") == ["ci"]
+
+
+def test_completion_offers_the_sandbox_agents_and_actions() -> None:
+    """QA2-59: `sandbox agent <TAB>` the actions, `--agent <TAB>` the agent kinds."""
+    actions = _complete("liveagent sandbox agent ")
+    assert {"accept", "say", "menu", "transfer", "end"} <= set(actions)
+    assert _complete("liveagent sandbox agent re") == ["request-file"]
+    assert _complete("liveagent sandbox serve --agent ") == ["echo", "manual", "busy", "script:"]
+    assert _complete("liveagent sandbox exec --agent m") == ["manual"]

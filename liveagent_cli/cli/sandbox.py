@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from liveagent_cli.cli.common import guarded, make_output
+from liveagent_cli.cli.completion import agent_kinds
 from liveagent_cli.cli.environment import current
 from liveagent_cli.core.errors import ApiError, ConfigError, ExitCode, NetworkError, UsageError
 from liveagent_cli.core.output import Output
@@ -42,7 +43,10 @@ Port = Annotated[
     int, typer.Option("--port", help="port to bind (0 picks a free one)", min=0, max=65535, metavar="N")
 ]
 Agent = Annotated[
-    str, typer.Option("--agent", help="echo, manual, busy or script:FILE (a TOML script)", metavar="AGENT")
+    str,
+    typer.Option(
+        "--agent", help="echo, manual, busy or script:FILE (a TOML script)", metavar="AGENT", autocompletion=agent_kinds
+    ),
 ]
 AcceptAfter = Annotated[
     float,
@@ -526,7 +530,14 @@ def _agent_fields(action: str, words: list[str], reason: str) -> dict[str, Any]:
 def agent_cmd(
     connect: Connect,
     out: Output,
-    action: Annotated[str, typer.Argument(help=", ".join(AGENT_ACTIONS), metavar="ACTION")],
+    action: Annotated[
+        str,
+        typer.Argument(
+            help=", ".join(AGENT_ACTIONS),
+            metavar="ACTION",
+            autocompletion=lambda incomplete: [a for a in AGENT_ACTIONS if a.startswith(incomplete)],
+        ),
+    ],
     words: Annotated[
         list[str] | None,
         typer.Argument(
