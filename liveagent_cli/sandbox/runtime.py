@@ -106,6 +106,7 @@ class SandboxConfig:
     entry_payload: str = "object"  # entryPayload in REST entries: "object" or "string"
     org_id_18: bool = False  # X-Org-Id may be the 18-character org id too
     identity_failure: str = "guest"  # an identity token that does not verify: "guest" token or "reject" (401)
+    agent_receipts: bool = True  # the agent acknowledges each message: delivered on arrival, read on reply
 
     @property
     def profile(self) -> str:
@@ -128,6 +129,7 @@ class SandboxConfig:
             entry_payload=self.entry_payload,
             org_id_18=self.org_id_18,
             identity_failure=self.identity_failure,
+            agent_receipts=self.agent_receipts,
             **chosen,
         )
 

@@ -63,6 +63,7 @@ class AccessToken:
     device_id: str
     issued: float  # epoch seconds
     expires: float
+    exp_claim: int  # the JWT's `exp`
     verified: bool
     revoked: str | None = None  # why it stopped working early: "revoked", or "expired" (a fault)
 

@@ -191,11 +191,16 @@ class Messaging:
         key: SigningKey,
         body: dict[str, Any],
         *,
-        expires: float | None = None,
+        lifetime: tuple[float, int] | None = None,
         device_id: str | None = None,
     ) -> AccessToken:
+        """A new token; `lifetime` (its expiry and `exp`) for a continuation, else `token_ttl` from now."""
         now = time.time()
-        expires = now + self.settings.token_ttl if expires is None else expires
+        issued_at = int(now)
+        if lifetime is None:  # `exp - iat` is the lifetime in whole seconds; the server counts it from now
+            expires, exp_claim = now + self.settings.token_ttl, issued_at + math.ceil(self.settings.token_ttl)
+        else:
+            expires, exp_claim = lifetime
         jti = self.uuid()
         client_id = f"v2/{deployment}/{self.uuid()}"
         device = device_id or (body.get("deviceId") if isinstance(body.get("deviceId"), str) else None) or self.uuid()
@@ -218,11 +223,11 @@ class Messaging:
             "scope": "internal",
             "jwks_uri": f"{base_url}/iamessage/v1/.well-known/jwks.json?keyId={key.kid}",
             "esDeploymentType": "API",
-            "exp": math.ceil(expires),
-            "iat": int(now),
+            "exp": exp_claim,
+            "iat": issued_at,
         }
         jwt = encode(claims, key)
-        token = AccessToken(jwt, jti, subject, client_id, org, device, now, expires, subject.verified)
+        token = AccessToken(jwt, jti, subject, client_id, org, device, now, expires, exp_claim, subject.verified)
         self.tokens[jwt] = token
         self.issued.append(jwt)
         if len(self.issued) > 100_000:
@@ -270,7 +275,7 @@ class Messaging:
             base_url,
             self._key,
             {},
-            expires=token.expires,
+            lifetime=(token.expires, token.exp_claim),
             device_id=token.device_id,
         )
 
