@@ -211,8 +211,13 @@ class SseStream:
     _pending: bytearray = field(default_factory=bytearray)
     _utf8: codecs.IncrementalDecoder = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")())
 
-    def open(self, timeout: float = 10.0) -> SseStream:
-        self._sock = socket.create_connection((self.host, self.port), timeout=timeout)
+    def open(self, timeout: float = 10.0, *, receive_buffer: int | None = None) -> SseStream:
+        """Connect and read the response head; `receive_buffer` shrinks our socket's buffer (a slow reader)."""
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer is not None:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self._sock.settimeout(timeout)
+        self._sock.connect((self.host, self.port))
         lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         lines += [f"{name}: {value}" for name, value in self.headers.items()]
         self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
@@ -553,6 +558,7 @@ class EndUser:
         last_event_id: str | None = None,
         resume: bool = True,
         expect: int | None = 200,
+        receive_buffer: int | None = None,
         **options: Any,
     ) -> SseStream:
         """Open the stream; by default with the token's `lastEventId` (resume=False sends none)."""
@@ -561,7 +567,7 @@ class EndUser:
             headers = self.stream_headers(last_event_id=resume_from, **options)
         stream = SseStream("127.0.0.1", self.sandbox.port, headers)
         self.streams.append(stream)
-        stream.open()
+        stream.open(receive_buffer=receive_buffer)
         if expect is not None:
             assert stream.status == expect, (stream.status, stream.body[:300])
         return stream

@@ -125,15 +125,6 @@ def test_retry_after_on_429_follows_the_setting(make_sandbox: MakeSandbox, user_
         assert "Retry-After" not in refused.headers
 
 
-def test_agent_receipts_can_be_switched_off(make_sandbox: MakeSandbox, user_on: UserOn) -> None:
-    user = user_on(make_sandbox(agent_receipts=False))
-    stream = user.start_chat()
-    user.round_trip(stream, "no receipts")
-    user.round_trip(stream, "sentinel")
-    assert not stream.events("CONVERSATION_DELIVERY_ACKNOWLEDGEMENT")
-    assert not stream.events("CONVERSATION_READ_ACKNOWLEDGEMENT")
-
-
 def test_the_strict_profile_does_not_replay(make_sandbox: MakeSandbox, user_on: UserOn) -> None:
     user = user_on(make_sandbox(strict=True))
     stream = user.start_chat()

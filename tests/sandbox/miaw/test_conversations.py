@@ -199,7 +199,8 @@ def test_closing_the_conversation_is_204_and_the_stream_says_so(user: EndUser) -
     assert closed.conversation_id == user.conv() and closed.payload["entryType"] == "CloseConversation"
     assert user.conversations().json()["conversations"] == []
     assert 400 <= user.send("after close").status_code < 500
-    assert 400 <= user.close_conversation().status_code < 500, "a closed conversation cannot be closed again"
+    again = user.close_conversation()  # the reference is silent; a DELETE may well be idempotent
+    assert again.status_code == 204 or 400 <= again.status_code < 500
 
 
 def test_a_delete_with_a_body_is_400(user: EndUser) -> None:

@@ -18,6 +18,9 @@ from tests.sandbox.miaw.helpers import (
     wait_until,
 )
 
+COUNT = 30  # big agent messages of 100 kB for a reader that does not read
+LAST = str(COUNT - 1)
+
 
 def _someone_else_completes_a_round_trip(sandbox: Sandbox, user_on: UserOn) -> None:
     other = user_on(sandbox)
@@ -28,9 +31,12 @@ def _someone_else_completes_a_round_trip(sandbox: Sandbox, user_on: UserOn) -> N
 def test_a_reader_that_stops_reading_never_stalls_other_conversations(
     user: EndUser, control: Control, user_on: UserOn, shared_sandbox: Sandbox
 ) -> None:
-    stream = user.start_chat()
+    user.login()
+    stream = user.stream(receive_buffer=4096)
+    assert user.create().status_code in (200, 201)
+    wait_until(lambda: control.conversation(user.conv())["state"] == "established", what="the agent joining")
     big = "x" * 100_000
-    for n in range(60):  # ~6 MB: far more than the socket buffers hold while nobody reads
+    for n in range(COUNT):  # far more than the socket buffers hold while nobody reads
         control.act(user.conv(), "say", text=f"{n} {big}")
     _someone_else_completes_a_round_trip(shared_sandbox, user_on)
     # The slow reader gets everything, on this stream or, if the server let it go, after resuming.
@@ -38,14 +44,14 @@ def test_a_reader_that_stops_reading_never_stalls_other_conversations(
     current = stream
     for _attempt in range(5):
         try:
-            current.until(lambda e: _number(e) == "59", timeout=20, what="the last of the big messages")
+            current.until(lambda e: _number(e) == LAST, timeout=20, what="the last of the big messages")
         except StreamClosed:
             pass  # the server may drop a reader that fell behind; resuming must then bring the rest
         received += [n for n in (_number(e) for e in current.seen) if n is not None and n not in received]
-        if "59" in received:
+        if LAST in received:
             break
         current = user.stream(last_event_id=current.last_id)
-    assert received == [str(n) for n in range(60)]
+    assert received == [str(n) for n in range(COUNT)]
 
 
 def _number(event: Event) -> str | None:
