@@ -36,12 +36,8 @@ app.add_typer(fault_app, name="fault")
 
 STRICT = "Where the reference is unsure (docs/sandbox.md, 'The strict profile')"
 
-Host = Annotated[
-    str, typer.Option("--host", help="address to bind; loopback unless --allow-remote", metavar="ADDRESS")
-]
-Port = Annotated[
-    int, typer.Option("--port", help="port to bind (0 picks a free one)", min=0, max=65535, metavar="N")
-]
+Host = Annotated[str, typer.Option("--host", help="address to bind; loopback unless --allow-remote", metavar="ADDRESS")]
+Port = Annotated[int, typer.Option("--port", help="port to bind (0 picks a free one)", min=0, max=65535, metavar="N")]
 Agent = Annotated[
     str,
     typer.Option(
@@ -111,6 +107,61 @@ BreadcrumbKey = Annotated[
         rich_help_panel=STRICT,
     ),
 ]
+MIAW = "Enhanced Chat (docs/sandbox.md, 'Enhanced Chat')"
+TokenTtl = Annotated[
+    float,
+    typer.Option(
+        "--token-ttl", help="seconds an access token lives", min=0.001, metavar="SECONDS", rich_help_panel=MIAW
+    ),
+]
+SsePing = Annotated[
+    float,
+    typer.Option(
+        "--sse-ping", help="seconds between two event:ping", min=0.001, metavar="SECONDS", rich_help_panel=MIAW
+    ),
+]
+OrgId = Annotated[
+    str | None,
+    typer.Option(
+        "--org-id", help="the only org id accepted [default: any well-formed one]", metavar="ID", rich_help_panel=MIAW
+    ),
+]
+DeploymentName = Annotated[
+    str | None,
+    typer.Option(
+        "--deployment-name",
+        help="the only deployment (esDeveloperName) accepted [default: any well-formed one]",
+        metavar="NAME",
+        rich_help_panel=MIAW,
+    ),
+]
+RateLimits = Annotated[
+    bool,
+    typer.Option(
+        "--rate-limits/--no-rate-limits",
+        help="the Help page's rate limits (429); off for load tests",
+        rich_help_panel=MIAW,
+    ),
+]
+Replay = Annotated[
+    bool | None,
+    typer.Option(
+        "--replay/--no-replay",
+        help="a stream gets what came after its Last-Event-Id [default: yes; --strict: no]",
+        show_default=False,
+        rich_help_panel=STRICT,
+    ),
+]
+SecondStream = Annotated[
+    str | None,
+    typer.Option(
+        "--second-stream",
+        help="a second event stream of one end user: replace the first, or refuse it (409) "
+        "[default: replace; --strict: refuse]",
+        metavar="replace|refuse",
+        rich_help_panel=STRICT,
+    ),
+]
 Debug = Annotated[bool, typer.Option("--debug", help="traceback with errors")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no notes on stderr")]
 ServeVerbose = Annotated[
@@ -144,6 +195,10 @@ def _config(*, log_file: str | None, allow_remote: bool, **settings: Any) -> San
                 pass
         except OSError as exc:
             raise ConfigError(f"cannot write the log file {log_file}: {exc.strerror or exc}") from None
+    try:
+        SandboxConfig(org_id=settings.get("org_id"), deployment_name=settings.get("deployment_name")).validate()
+    except ValueError as exc:
+        raise UsageError(str(exc), hint="e.g. --org-id 00D5g000000SBOX --deployment-name My_Custom_Client") from None
     if settings.get("public_url") is not None:
         try:
             SandboxConfig(public_url=settings["public_url"]).validate()
@@ -170,6 +225,29 @@ def _profile(strict: bool, redeliver: bool | None, grace: float | None, breadcru
     return {"strict": strict, "redeliver": redeliver, "duplicate_grace": grace, "breadcrumb_key": breadcrumb_key}
 
 
+def _miaw(
+    token_ttl: float,
+    sse_ping: float,
+    org_id: str | None,
+    deployment_name: str | None,
+    rate_limits: bool,
+    replay: bool | None,
+    second_stream: str | None,
+) -> dict[str, Any]:
+    """Enhanced Chat's settings of `serve` and `exec`."""
+    if second_stream is not None and second_stream not in ("replace", "refuse"):
+        raise UsageError(f"--second-stream must be replace or refuse, not {second_stream!r}")
+    return {
+        "token_ttl": token_ttl,
+        "sse_ping": sse_ping,
+        "org_id": org_id,
+        "deployment_name": deployment_name,
+        "rate_limits": rate_limits,
+        "replay": replay,
+        "second_stream": second_stream,
+    }
+
+
 def _exports(pod_url: str) -> list[str]:
     """Lines a user can paste into a shell to point `liveagent` at this pod."""
     from liveagent_cli.sandbox import BUTTON_ID, DEPLOYMENT_ID, ORG_ID
@@ -179,6 +257,19 @@ def _exports(pod_url: str) -> list[str]:
         "LIVEAGENT_ORG_ID": ORG_ID,
         "LIVEAGENT_DEPLOYMENT_ID": DEPLOYMENT_ID,
         "LIVEAGENT_BUTTON_ID": BUTTON_ID,
+    }
+    return [f"export {name}={value}" for name, value in values.items()]
+
+
+def _miaw_exports(messaging_url: str, config: SandboxConfig) -> list[str]:
+    """The same for Enhanced Chat: the sandbox's base URL is its Messaging URL."""
+    from liveagent_cli.sandbox import DEPLOYMENT_NAME, ORG_ID
+
+    values = {
+        "LIVEAGENT_API": "miaw",
+        "LIVEAGENT_POD": messaging_url,
+        "LIVEAGENT_ORG_ID": config.org_id or ORG_ID,
+        "LIVEAGENT_DEPLOYMENT_NAME": config.deployment_name or DEPLOYMENT_NAME,
     }
     return [f"export {name}={value}" for name, value in values.items()]
 
@@ -200,11 +291,20 @@ def serve_cmd(
     redeliver: Redeliver = None,
     duplicate_grace: DuplicateGrace = None,
     breadcrumb_key: BreadcrumbKey = None,
+    replay: Replay = None,
+    second_stream: SecondStream = None,
+    token_ttl: TokenTtl = 7200.0,
+    sse_ping: SsePing = 15.0,
+    org_id: OrgId = None,
+    deployment_name: DeploymentName = None,
+    rate_limits: RateLimits = True,
     quiet: Quiet = False,
     verbose: ServeVerbose = False,
     debug: Debug = False,
 ) -> None:
-    """Run the sandbox pod in the foreground until Ctrl-C; prints its Chat API endpoint on stdout when ready."""
+    """Run the sandbox pod in the foreground until Ctrl-C; prints its Chat API endpoint on stdout when ready.
+
+    It serves Enhanced Chat on the same port: its Messaging URL is the address without /chat/rest/."""
     out = make_output(False, quiet, False)
 
     def body() -> None:
@@ -223,6 +323,7 @@ def serve_cmd(
             seed=seed,
             public_url=public_url,
             **_profile(strict, redeliver, duplicate_grace, breadcrumb_key),
+            **_miaw(token_ttl, sse_ping, org_id, deployment_name, rate_limits, replay, second_stream),
         )
         _sandbox_log_level(debug)
 
@@ -232,7 +333,10 @@ def serve_cmd(
             out.note(f"sandbox pod ready ({agent} agent{profile}); to point liveagent at it, paste:")
             for line in _exports(pod_url):
                 out.note(f"  {line}")
-            out.note(f"control API: {pod_url.removesuffix('chat/rest/')}_sandbox/health; Ctrl-C stops it")
+            base = pod_url.removesuffix("/chat/rest/")
+            settings = " ".join(line.removeprefix("export ") for line in _miaw_exports(base, config))
+            out.note(f"Enhanced Chat on the same port, its Messaging URL {base}: {settings}")
+            out.note(f"control API: {base}/_sandbox/health; Ctrl-C stops it")
 
         try:
             serve_forever(config, ready)
@@ -263,6 +367,22 @@ def exec_cmd(
     redeliver: Redeliver = None,
     duplicate_grace: DuplicateGrace = None,
     breadcrumb_key: BreadcrumbKey = None,
+    replay: Replay = None,
+    second_stream: SecondStream = None,
+    api: Annotated[
+        str,
+        typer.Option(
+            "--api",
+            help="the API CMD is pointed at: liveagent (LIVEAGENT_POD is the Chat API endpoint) or miaw "
+            "(LIVEAGENT_API=miaw, LIVEAGENT_POD the Messaging URL, LIVEAGENT_DEPLOYMENT_NAME)",
+            metavar="liveagent|miaw",
+        ),
+    ] = "liveagent",
+    token_ttl: TokenTtl = 7200.0,
+    sse_ping: SsePing = 15.0,
+    org_id: OrgId = None,
+    deployment_name: DeploymentName = None,
+    rate_limits: RateLimits = True,
     quiet: Quiet = False,
     verbose: ServeVerbose = False,
     debug: Debug = False,
@@ -283,6 +403,8 @@ def exec_cmd(
 
         if not command:
             raise UsageError("no command given", hint="liveagent sandbox exec -- ./my-script.sh")
+        if api not in ("liveagent", "miaw"):
+            raise UsageError(f"--api must be liveagent or miaw, not {api!r}")
         config = _config(
             host="127.0.0.1",
             port=0,
@@ -296,6 +418,7 @@ def exec_cmd(
             seed=seed,
             public_url=public_url,
             **_profile(strict, redeliver, duplicate_grace, breadcrumb_key),
+            **_miaw(token_ttl, sse_ping, org_id, deployment_name, rate_limits, replay, second_stream),
         )
         _sandbox_log_level(debug)
         tmp = None
@@ -306,10 +429,19 @@ def exec_cmd(
         sandbox = Sandbox(config)
         try:
             sandbox.start()
-            env.update(dict(line.removeprefix("export ").split("=", 1) for line in _exports(sandbox.pod_url)))
+            if api == "miaw":
+                exports = _miaw_exports(sandbox.messaging_url, config)
+                env.pop("LIVEAGENT_DEPLOYMENT_ID", None)
+                env.pop("LIVEAGENT_BUTTON_ID", None)
+            else:
+                exports = _exports(sandbox.pod_url)
+                env.pop("LIVEAGENT_API", None)
+                env.pop("LIVEAGENT_DEPLOYMENT_NAME", None)
+            env.update(dict(line.removeprefix("export ").split("=", 1) for line in exports))
             env["LIVEAGENT_SANDBOX_URL"] = sandbox.url
             env.pop("LIVEAGENT_PROFILE", None)
-            out.note(f"sandbox pod at {sandbox.pod_url}")
+            where = sandbox.messaging_url + " (Enhanced Chat)" if api == "miaw" else sandbox.pod_url
+            out.note(f"sandbox pod at {where}")
             code[0] = _run_child(command, env, out, own_group=not process.stdin_isatty)
         finally:
             sandbox.stop()
@@ -547,9 +679,17 @@ def agent_cmd(
         ),
     ] = None,
     chat: Annotated[
-        str | None, typer.Option("--chat", help="the chat's session id; default: the only open chat", metavar="ID")
+        str | None,
+        typer.Option(
+            "--chat",
+            help="the chat's session id (or Enhanced Chat conversation id); default: the only open chat",
+            metavar="ID",
+        ),
     ] = None,
-    reason: Annotated[str, typer.Option("--reason", help="ChatEnded reason for `end`", metavar="TEXT")] = "agent",
+    reason: Annotated[
+        str,
+        typer.Option("--reason", help="ChatEnded reason for `end` (Enhanced Chat: the session ends)", metavar="TEXT"),
+    ] = "agent",
 ) -> None:
     """Drive the simulated agent of the sandbox that --pod / LIVEAGENT_POD names."""
     fields = _agent_fields(action, list(words or []), reason)

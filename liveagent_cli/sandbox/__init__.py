@@ -9,18 +9,22 @@ both rules). This module is the facade the command layer and tests use; the sub-
                 and the port between agents and an API (`AgentChat`, `AgentBehaviour`, `Staffing`)
     liveagent/  the legacy Live Agent API: its sessions and pod rules, its REST resources, its nouns for the
                 visitor events, and its side of the port (`LiveAgentChat`)
+    miaw/       Enhanced Chat (Messaging for In-App and Web, v2): tokens, conversations and their sessions,
+                the REST resources, the SSE stream, and its side of the port (`MiawAgentChat`); it and
+                liveagent/ never import each other
     agents/     who answers the visitor (echo, manual, busy, scripts): behaviours that import only model/
     faults.py   which failure a request meets (rule selection only; the gateway applies it)
     gateway.py  the front door: faults, journal and wire log, then the API
     control/    the control API under /_sandbox/, and a small client of it (`remote`)
     runtime.py  wiring: the server in a thread (`Sandbox`) or in the foreground (`serve_forever`)
     defaults.py, keys.py, jsonbody.py   the ids it advertises, keeping keys out of output, JSON in and out
+    multipart.py  multipart/form-data bodies (both APIs' file uploads)
 """
 
 from liveagent_cli.sandbox.agents.behaviours import AGENT_NAMES, agent_spec
 from liveagent_cli.sandbox.agents.script import ScriptError
 from liveagent_cli.sandbox.control.remote import ControlClient, ControlError
-from liveagent_cli.sandbox.defaults import AGENT_USER_ID, BUTTON_ID, DEPLOYMENT_ID, ORG_ID
+from liveagent_cli.sandbox.defaults import AGENT_USER_ID, BUTTON_ID, DEPLOYMENT_ID, DEPLOYMENT_NAME, ORG_ID
 from liveagent_cli.sandbox.faults import FaultSpecError, parse_fault
 from liveagent_cli.sandbox.runtime import Sandbox, SandboxConfig, serve_forever
 
@@ -31,6 +35,7 @@ __all__ = [
     "ControlClient",
     "ControlError",
     "DEPLOYMENT_ID",
+    "DEPLOYMENT_NAME",
     "FaultSpecError",
     "ORG_ID",
     "Sandbox",
