@@ -4,10 +4,12 @@ as its own process, to prove the state file alone carries a chat from one step t
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from liveagent_cli import __version__
 from liveagent_cli.sandbox import Sandbox
 from tests.conftest import LIVEAGENT, Cli
 
@@ -189,8 +191,9 @@ def test_unreachable_pod_is_a_network_error(cli: Cli) -> None:
     assert "Traceback" not in run.stderr
 
 
-def test_console_script_is_installed() -> None:
-    assert Path(LIVEAGENT).exists()
+def test_the_console_script_runs_and_names_the_packages_version() -> None:
+    run = subprocess.run([LIVEAGENT, "--version"], capture_output=True, text=True, timeout=30)
+    assert (run.returncode, run.stdout.strip()) == (0, f"liveagent {__version__}")
 
 
 @pytest.mark.process  # the subprocess runner's feed; tests/test_in_process.py checks the in-process one

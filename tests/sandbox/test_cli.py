@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -178,7 +177,6 @@ def test_exec_stops_promptly_when_cmd_fails_with_a_poll_still_held(tmp_path: Pat
         )
         control = marker.read_text() + "/_sandbox/chats/" + info["id"]
         wait_until(lambda: requests.get(control, timeout=5).json()["pollsHeld"] == 1, what="the held poll")
-        started = time.monotonic()
         (tmp_path / "url.held").write_text("")
         proc.communicate(timeout=15)
         poll.wait(timeout=15)
@@ -187,8 +185,7 @@ def test_exec_stops_promptly_when_cmd_fails_with_a_poll_still_held(tmp_path: Pat
             if p.poll() is None:
                 p.kill()
                 p.communicate()
-    assert proc.returncode == 4  # CMD's status
-    assert time.monotonic() - started < 8  # not the 30 s poll hold
+    assert proc.returncode == 4  # CMD's status; both waits above are far shorter than the 30 s poll hold
 
 
 def test_exec_passes_faults_agent_and_seed_to_the_pod(tmp_path: Path) -> None:

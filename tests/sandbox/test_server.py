@@ -24,9 +24,11 @@ def test_non_loopback_host_is_refused_without_allow_remote(host: str) -> None:
     Sandbox(SandboxConfig(host=host, allow_remote=True))  # explicitly allowed: accepted (not started)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1"])
-def test_loopback_hosts_are_accepted(host: str) -> None:
-    Sandbox(SandboxConfig(host=host))
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost"])
+def test_loopback_hosts_are_accepted_and_served(host: str) -> None:
+    with Sandbox(SandboxConfig(host=host)) as sandbox:
+        health = requests.get(sandbox.url.split("/chat/rest/")[0] + "/_sandbox/health", timeout=5)
+    assert health.status_code == 200 and health.json()["status"] == "ok"
 
 
 BAD_SETTINGS = [
