@@ -3,6 +3,8 @@ conversation), their 429, and the switch that turns them off for load tests."""
 
 from __future__ import annotations
 
+import json
+
 import requests
 
 from tests.sandbox.miaw.conftest import MakeSandbox, UserOn
@@ -40,6 +42,7 @@ def test_the_23rd_message_of_a_conversation_in_a_minute_is_429(user: EndUser, us
     other = user_on(user.sandbox)
     other_stream = other.start_chat()
     other.round_trip(other_stream, "unaffected")
+    assert "one too many" not in json.dumps(user.entries(limit="50").json()), "a refused message is not processed"
     assert "one too many" not in [e.text for e in stream.seen]
 
 
