@@ -77,13 +77,19 @@ def _prime(bits: int, rng: random.Random) -> int:
             return candidate
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SigningKey:
-    """An RSA key pair and its key id (`kid`)."""
+    """An RSA key pair and its key id (`kid`); signing uses the CRT (two half-size exponentiations, ~4x faster)."""
 
     kid: str
     n: int
     d: int
+    p: int
+    q: int
+
+    @functools.cached_property
+    def _crt(self) -> tuple[int, int, int]:
+        return self.d % (self.p - 1), self.d % (self.q - 1), pow(self.q, -1, self.p)
 
     @property
     def size(self) -> int:
@@ -93,7 +99,11 @@ class SigningKey:
         """RSASSA-PKCS1-v1_5 with SHA-256 (JWS `RS256`)."""
         digest = _SHA256_PREFIX + hashlib.sha256(message).digest()
         padded = b"\x00\x01" + b"\xff" * (self.size - len(digest) - 3) + b"\x00" + digest
-        return pow(int.from_bytes(padded, "big"), self.d, self.n).to_bytes(self.size, "big")
+        m = int.from_bytes(padded, "big")
+        dp, dq, q_inv = self._crt
+        m1, m2 = pow(m, dp, self.p), pow(m, dq, self.q)
+        signature = m2 + self.q * ((q_inv * (m1 - m2)) % self.p)
+        return signature.to_bytes(self.size, "big")
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         if len(signature) != self.size:
@@ -135,7 +145,7 @@ def _make_key(rng: random.Random) -> SigningKey:
     n = p * q
     d = pow(_E, -1, (p - 1) * (q - 1))
     kid = hashlib.sha256(n.to_bytes(_KEY_BITS // 8, "big")).hexdigest()[:16]
-    return SigningKey(kid, n, d)
+    return SigningKey(kid, n, d, p, q)
 
 
 def encode(claims: dict[str, Any], key: SigningKey) -> str:
