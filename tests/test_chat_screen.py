@@ -160,11 +160,12 @@ def test_commands_give_hints_that_fit_the_chat(screens, sandbox: Sandbox) -> Non
     screen.wait_for(lambda s: "error: no menu to answer" in s.lines, "no menu")
     sandbox.add_fault("status:code=500,path=ChatMessage,times=1")
     screen.keys("refused once", enter=True)
-    screen.wait_for(lambda s: any("HTTP 500" in line for line in s.lines), "the 500")
+    hint = "hint: the pod could not take that message (it was not sent); send it again"
+    screen.wait_for(lambda s: hint in s.lines, "the 500 with a hint for the chat")
     text = "\n".join(screen.lines)
+    assert "HTTP 500" in text
     assert "liveagent poll" not in text, "no advice to run a second poller beside the chat"
     assert "until an agent accepted" not in text, "the agent has accepted"
-    assert "hint: the pod could not take that message (it was not sent); send it again" in screen.lines
     assert "You: refused once" not in screen.lines, "a refused line is not shown as said"
     screen.keys("/end", enter=True)
     assert screen.exit_code() == 0

@@ -16,11 +16,13 @@ import contextlib
 import contextvars
 import io
 import itertools
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO, cast
 
+from liveagent_cli.cli.common import Terminated
 from liveagent_cli.cli.environment import Environment
 from liveagent_cli.core.errors import LiveAgentError, UsageError
 from liveagent_cli.core.output import printable
@@ -151,6 +153,7 @@ class InteractiveChat:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.timed_out = False
         self.interrupted = False
+        self.signalled: int | None = None  # SIGTERM or SIGHUP arrived while the prompt ran
 
     def run(self) -> None:
         self.session.default_buffer.on_text_changed += self._typing_changed
@@ -158,15 +161,34 @@ class InteractiveChat:
         self.ctx.out.note("type a message and press Enter; /help lists commands, /end or Ctrl-D ends the chat")
         try:
             self.chat.start()
-            asyncio.run(self._converse())
+            with self._signals_leave_the_prompt():
+                asyncio.run(self._converse())
+            if self.signalled is not None:
+                raise Terminated(self.signalled)
             if self.timed_out:
                 raise no_agent_in_time(self.options.timeout or 0)
             self.chat.raise_if_over(quiet_end=True)
         finally:
             self.chat.close()
 
+    @contextlib.contextmanager
+    def _signals_leave_the_prompt(self) -> Iterator[None]:
+        """While the event loop runs, SIGTERM and SIGHUP end the prompt the way /end does (then `Terminated` is
+        raised), rather than raising inside prompt_toolkit; the handlers in place before are put back after."""
+        watched = (signal.SIGTERM, signal.SIGHUP)
+        before = {sig: signal.getsignal(sig) for sig in watched}
+        try:
+            yield
+        finally:
+            for sig, handler in before.items():
+                with contextlib.suppress(ValueError, TypeError):  # not the main thread, or no Python handler
+                    signal.signal(sig, handler)
+
     async def _converse(self) -> None:
         self.loop = asyncio.get_running_loop()
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                self.loop.add_signal_handler(sig, self._signal, sig)
         if self.options.timeout is not None:
             self.loop.call_later(self.options.timeout, self._agent_wait_over)
         while not self._over():
@@ -182,7 +204,7 @@ class InteractiveChat:
 
     def _over(self) -> bool:
         view = self.chat.view
-        return self.timed_out or view.ended is not None or view.error is not None
+        return self.timed_out or self.signalled is not None or view.ended is not None or view.error is not None
 
     # -- the event loop's side ---------------------------------------------------------------------------------
     def _agent_wait_over(self) -> None:
@@ -190,6 +212,10 @@ class InteractiveChat:
         if not self.chat.view.established and not self._over():
             self.timed_out = True
             self._leave_prompt()
+
+    def _signal(self, signum: int) -> None:
+        self.signalled = signum
+        self._leave_prompt()
 
     def _leave_prompt(self) -> None:
         app = self.session.app
