@@ -183,7 +183,7 @@ class StreamClosed(AssertionError):
     pass
 
 
-@dataclass
+@dataclass(repr=False)
 class SseStream:
     """`GET /eventrouter/v1/sse` on a raw socket: we choose every header byte, and read the framing as sent.
 
@@ -210,6 +210,9 @@ class SseStream:
     _text: str = ""
     _pending: bytearray = field(default_factory=bytearray)
     _utf8: codecs.IncrementalDecoder = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")())
+
+    def __repr__(self) -> str:
+        return f"<SseStream {self.status} {len(self.seen)} events, eof={self.eof}>"
 
     def open(self, timeout: float = 10.0, *, receive_buffer: int | None = None) -> SseStream:
         """Connect and read the response head; `receive_buffer` shrinks our socket's buffer (a slow reader)."""

@@ -147,3 +147,13 @@ def test_the_strict_profile_does_not_replay(make_sandbox: MakeSandbox, user_on: 
     again = user.stream(last_event_id=last)
     user.round_trip(again, "after")
     assert "missed" not in [e.text for e in again.events(MESSAGE)]
+
+
+def test_agent_receipts_can_be_switched_off(make_sandbox: MakeSandbox, user_on: UserOn) -> None:
+    """Whether the console sends receipts depends on channel settings (§5, INFERRED)."""
+    user = user_on(make_sandbox(agent_receipts=False))
+    stream = user.start_chat()
+    user.round_trip(stream, "no receipts")
+    user.round_trip(stream, "sentinel")
+    assert not stream.events("CONVERSATION_DELIVERY_ACKNOWLEDGEMENT")
+    assert not stream.events("CONVERSATION_READ_ACKNOWLEDGEMENT")
