@@ -8,7 +8,9 @@
     ├── ApiError                   exit 5  unexpected HTTP status or a reply the API does not send
     │   ├── PodMovedError          exit 5  503: the pod moved the session (affinity changed)
     │   ├── OutOfSyncError         exit 5  409 "Out of sync Ack. Expected N. Actual M" on a POST
-    │   └── DuplicatePollError     exit 6  409 on a poll: a second long poll made the pod end the chat
+    │   ├── DuplicatePollError     exit 6  409 on a poll: a second long poll made the pod end the chat
+    │   ├── NoMessagingSessionError exit 5 417 (Enhanced Chat): the conversation has no messaging session
+    │   └── RateLimitedError       exit 5  429: too many requests; `retry_after` when the server said
     ├── SessionGoneError           exit 6  no session, or it expired or ended (403)
     ├── NoAgentError               exit 7  ChatRequestFail, or no agent online
     └── WaitTimeoutError           exit 8  --until / --timeout ran out
@@ -144,6 +146,18 @@ class DuplicatePollError(ApiError):
 
     code = ExitCode.NO_SESSION
     reason = "409: two long polls at once"
+
+
+class NoMessagingSessionError(ApiError):
+    """417 on an Enhanced Chat message: its messaging session ended; a new one starts with the next message."""
+
+
+class RateLimitedError(ApiError):
+    """429: the server limits this client for now; `retry_after` is how long it asked to wait (seconds)."""
+
+    def __init__(self, message: str, hint: str | None = None, *, retry_after: float | None, body: str = "") -> None:
+        super().__init__(message, hint, status=429, body=body)
+        self.retry_after = retry_after
 
 
 class SessionGoneError(LiveAgentError):

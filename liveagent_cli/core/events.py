@@ -17,6 +17,7 @@ class EventKind(StrEnum):
     QUEUE = "queue"  # the visitor moved in the queue: position, wait
     ESTABLISHED = "established"  # an agent took the chat, or it was transferred to one: agent, transferred
     MESSAGE = "message"  # the agent wrote: sender, text
+    ECHO = "echo"  # the visitor's own message as the server repeated it (Enhanced Chat): text
     TYPING = "typing"  # the agent started or stopped typing: typing
     DISCONNECTED = "disconnected"  # the agent dropped; another may pick the chat up
     CONFERENCE = "conference"  # a second agent joined or left: agent, joined

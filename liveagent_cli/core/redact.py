@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 REDACTED = "<redacted>"
-SECRET_HEADERS = frozenset({"x-liveagent-session-key"})
+SECRET_HEADERS = frozenset({"x-liveagent-session-key", "authorization"})
 
 
 class Redactor:
@@ -27,6 +27,10 @@ class Redactor:
             for part in secret.split("!")[2:]:
                 if len(part) >= 8:
                     self._secrets.add(part)
+            # a JWT (Enhanced Chat's access and identity tokens): its claims and signature are secret on their own
+            jwt_parts = secret.split(".")
+            if len(jwt_parts) == 3:
+                self._secrets.update(part for part in jwt_parts[1:] if len(part) >= 8)
 
     def text(self, value: str) -> str:
         if not self.enabled:

@@ -42,6 +42,8 @@ def describe_event(event: ChatEvent, agent: str = "agent") -> tuple[str, str]:
     kind, name = event.kind, event.agent or agent
     if kind is EventKind.MESSAGE:
         return "bold cyan", f"{name}: {event.text}"
+    if kind is EventKind.ECHO:
+        return "dim", f"You: {event.text}"
     if kind is EventKind.REQUESTED:
         pos = event.queue_position
         where = f"position {pos}" if pos is not None and pos > 0 else "waiting"
