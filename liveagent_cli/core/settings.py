@@ -27,6 +27,9 @@ ENV_VARS: dict[str, str] = {
     "deployment_id": "LIVEAGENT_DEPLOYMENT_ID",
     "button_id": "LIVEAGENT_BUTTON_ID",
     "api_version": "LIVEAGENT_API_VERSION",
+    "api": "LIVEAGENT_API",
+    "deployment_name": "LIVEAGENT_DEPLOYMENT_NAME",
+    "identity_token": "LIVEAGENT_IDENTITY_TOKEN",
 }
 DEFAULTS: dict[str, str] = {"api_version": DEFAULT_API_VERSION}
 PROFILE_KEYS = frozenset(
@@ -42,8 +45,13 @@ PROFILE_KEYS = frozenset(
         "screen_resolution",
         "prechat_file",
         "insecure",
+        "api",
+        "deployment_name",
+        "identity_token",
     }
 )
+APIS = ("liveagent", "miaw")
+MESSAGING_HOST_SUFFIX = "salesforce-scrt.com"  # Enhanced Chat's hosts (miaw-api.md §1.1): the default API there
 ID_PREFIXES = {"org_id": "00D", "deployment_id": "572", "button_id": "573"}
 SESSION_HELD = ("pod", "api_version", "org_id", "deployment_id", "button_id")  # a stored session's own settings
 ID_FLAGS = {"org_id": "--org-id", "deployment_id": "--deployment-id", "button_id": "--button-id"}
@@ -92,6 +100,14 @@ _PROFILE_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
 }
 
 
+class Messaging(NamedTuple):
+    """Where an Enhanced Chat session is opened: the Messaging URL (no path), the org id, the deployment name."""
+
+    url: str
+    org_id: str
+    deployment_name: str
+
+
 class Endpoint(NamedTuple):
     """Where a session is opened: the normalised Chat API URL and the X-LIVEAGENT-API-VERSION, both checked."""
 
@@ -126,18 +142,20 @@ class Settings:
 
     def value(self, name: str) -> Any:
         """The checked value (the pod normalised, ids and API version checked), or None when it is not set."""
-        raw = self.values.get(name)
+        source = "pod" if name == "pod_messaging" else name  # the same setting, checked as a Messaging URL
+        raw = self.values.get(source)
         if raw is None or raw == "":
             return None
         try:
             return self._check(name, raw)
         except ConfigError as exc:
-            raise self._blame(name, raw, exc) from None
+            raise self._blame(source, raw, exc) from None
 
     def require(self, name: str) -> Any:
         """The checked value; a ConfigError naming the flag and variable that set it when it is not set."""
         value = self.value(name)
         if value is None:
+            name = "pod" if name == "pod_messaging" else name
             flag = "--" + name.replace("_", "-")
             env = ENV_VARS.get(name)
             where = f"{flag} or {env}" if env else flag
@@ -154,6 +172,28 @@ class Settings:
 
     def insecure(self) -> bool:
         return bool(self.value("insecure"))
+
+    def api(self) -> str:
+        """The API the pod speaks: --api / LIVEAGENT_API, else `miaw` when the pod's host ends in
+        salesforce-scrt.com, else `liveagent`."""
+        chosen = self.value("api")
+        if chosen:
+            return str(chosen)
+        raw = self.values.get("pod")
+        host = ""
+        if isinstance(raw, str) and raw.strip():
+            text = raw.strip() if "://" in raw else "https://" + raw.strip()
+            try:
+                host = (urlsplit(text).hostname or "").lower()
+            except ValueError:
+                host = ""
+        return "miaw" if host.endswith(MESSAGING_HOST_SUFFIX) else "liveagent"
+
+    def messaging(self) -> Messaging:
+        """The Messaging URL, org id and deployment name an Enhanced Chat session is opened with, each checked
+        (the URL by Enhanced Chat's rules, not the Chat API's: no /chat/rest/ is added)."""
+        pod = self.require("pod_messaging")
+        return Messaging(pod, self.require("org_id"), self.require("deployment_name"))
 
     def ignored_flags(self, held: Mapping[str, str]) -> list[str]:
         """The flags a stored session overrides (`held`: its pod, API version and ids), as `--pod`, ....
@@ -196,6 +236,12 @@ class Settings:
             raise ConfigError(f"{name} must be {kind_words}, not {raw!r}")
         if name == "pod":
             return normalize_pod(str(raw), insecure=self.insecure())
+        if name == "pod_messaging":
+            return normalize_messaging_url(str(raw), insecure=self.insecure())
+        if name == "api":
+            return check_api_name(str(raw))
+        if name == "deployment_name":
+            return check_deployment_name(str(raw))
         if name in ID_PREFIXES:
             return check_id(name, str(raw))
         if name == "api_version":
@@ -320,6 +366,74 @@ def normalize_pod(raw: str, *, insecure: bool = False) -> str:
     return urlunsplit((parts.scheme, netloc, path + "/", "", ""))
 
 
+MESSAGING_TAKES = "an https:// URL or a bare host, e.g. NAME.my.salesforce-scrt.com (the deployment's Messaging URL)"
+# paths a pasted URL may carry that are Enhanced Chat's own (or the sandbox's Chat API): the base is what is left
+_KNOWN_PATHS = ("/chat/rest", "/iamessage/api/v2", "/iamessage/v1", "/eventrouter/v1/sse", "/embeddedservice/v1")
+
+
+def normalize_messaging_url(raw: str, *, insecure: bool = False) -> str:
+    """Enhanced Chat's base URL (miaw-api.md §1.1) without a trailing slash: a bare host means https, plain
+    http only for loopback (or --insecure), and a path of the API's own (`/iamessage/api/v2`) is dropped."""
+    text = raw.strip()
+    if not text:
+        raise ConfigError("the Messaging URL is empty", hint="pass --pod https://NAME.my.salesforce-scrt.com")
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+
+    def invalid(problem: str) -> InvalidValue:
+        return InvalidValue("the Messaging URL", raw, problem, takes=MESSAGING_TAKES, flag="--pod")
+
+    if parts.scheme not in ("http", "https"):
+        raise invalid("is not an http(s) URL")
+    try:
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        raise invalid("has an invalid port") from None
+    if not host or any(c.isspace() for c in text) or parts.query or parts.fragment or parts.username:
+        raise invalid("is not a valid URL")
+    if parts.scheme == "http" and not insecure and not is_loopback(host):
+        raise ConfigError(
+            f"refusing plain http to {host}: the access token would cross the network unencrypted",
+            hint="use https://, or pass --insecure if you really mean it",
+        )
+    path = parts.path.rstrip("/")
+    for known in _KNOWN_PATHS:
+        if path.endswith(known):
+            path = path[: -len(known)]
+            break
+    netloc = host if ":" not in host else f"[{host}]"
+    if port is not None:
+        netloc += f":{port}"
+    return urlunsplit((parts.scheme, netloc, path, "", ""))
+
+
+def check_api_name(value: str) -> str:
+    text = value.strip().lower()
+    if text not in APIS:
+        raise InvalidValue("API", value, "is not liveagent or miaw", takes="liveagent or miaw", flag="--api")
+    return text
+
+
+_DEPLOYMENT_NAME_RE = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_)){0,79}$")
+
+
+def check_deployment_name(value: str) -> str:
+    """An Embedded Service deployment's API name (esDeveloperName): a letter, then letters, digits and single
+    underscores, at most 80, not ending in an underscore (Salesforce's rules for API names)."""
+    text = value.strip()
+    if not _DEPLOYMENT_NAME_RE.match(text) or text.endswith("_"):
+        raise InvalidValue(
+            "deployment name",
+            value,
+            "is not an API name",
+            takes="the deployment's API name, e.g. My_Custom_Client (letters, digits, single underscores)",
+            flag="--deployment-name",
+        )
+    return text
+
+
 _CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
@@ -397,6 +511,10 @@ def _profile_value(key: str, value: str) -> Any:
         return check_id(key, value)
     if key == "api_version":
         return check_api_version(value)
+    if key == "api":
+        return check_api_name(value)
+    if key == "deployment_name":
+        return check_deployment_name(value)
     if key == "insecure":
         if value.lower() not in ("true", "false"):
             raise ConfigError(f"insecure takes true or false, not {value!r}")
