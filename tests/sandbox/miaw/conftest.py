@@ -8,6 +8,7 @@ Every end user has an org id of its own, so per-org limits never couple two test
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,19 @@ from tests.sandbox.miaw.helpers import Control, EndUser
 MakeSandbox = Callable[..., Sandbox]
 UserOn = Callable[..., EndUser]
 ControlOn = Callable[[Sandbox], Control]
+KEY_SEED = 20261201
+
+
+@pytest.fixture
+def make_sandbox(make_sandbox: MakeSandbox) -> MakeSandbox:
+    """The parent's `make_sandbox` with a fixed `seed` unless one is given: the sandbox's RSA key for that seed
+    is made once per process (about half a second each), not once per test."""
+
+    def make(**overrides: Any) -> Sandbox:
+        overrides.setdefault("seed", KEY_SEED)
+        return make_sandbox(**overrides)
+
+    return make
 
 
 @pytest.fixture
