@@ -21,7 +21,7 @@ def test_the_control_api_lists_conversations(user: EndUser, control: Control) ->
     stream = user.start_chat()
     user.round_trip(stream, "listed")
     chat = control.conversation(user.conv())
-    assert chat["state"] == "established" and chat["live"] is True
+    assert chat["state"] == "established" and chat["live"] is True and chat["api"] == "miaw"
     one = control.get(f"chats/{chat['id']}")
     assert one.status_code == 200 and user.conv() in json.dumps(one.json())
 
@@ -133,3 +133,24 @@ def test_an_echo_conversation_survives_many_round_trips(user: EndUser) -> None:
     stream = user.start_chat()
     for n in range(10):
         user.round_trip(stream, f"round {n}")
+
+
+def test_a_custom_event_is_refused_on_an_enhanced_chat_conversation(user: EndUser, control: Control) -> None:
+    """Enhanced Chat has no custom events (docs/sandbox.md); the refusal is a 400, not a crash."""
+    stream = user.start_chat()
+    assert control.agent(user.conv(), "event", type="x", data="y").status_code == 400
+    user.round_trip(stream, "after the refusal")
+
+
+def test_reset_forgets_tokens_and_ends_streams(
+    make_sandbox: MakeSandbox, user_on: UserOn, control_on: ControlOn
+) -> None:
+    sandbox = make_sandbox()
+    user, control = user_on(sandbox), control_on(sandbox)
+    stream = user.start_chat()
+    assert control.post("reset").status_code == 200
+    stream.wait_closed()
+    assert user.status().status_code == 401
+    assert not [c for c in control.chats() if c.get("api") == "miaw" and c.get("live")]
+    again = user_on(sandbox)
+    again.round_trip(again.start_chat(), "after the reset")

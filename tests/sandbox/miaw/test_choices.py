@@ -125,10 +125,17 @@ def test_retry_after_on_429_follows_the_setting(make_sandbox: MakeSandbox, user_
         assert "Retry-After" not in refused.headers
 
 
-def test_the_strict_profile_does_not_replay(make_sandbox: MakeSandbox, user_on: UserOn) -> None:
-    user = user_on(make_sandbox(strict=True))
+def test_the_strict_profile_takes_the_least_forgiving_choice_of_each(
+    make_sandbox: MakeSandbox, user_on: UserOn
+) -> None:
+    """docs/sandbox.md: `--strict` = no replay, a second stream refused, a malformed Last-Event-Id 400,
+    no Retry-After on 429."""
+    sandbox = make_sandbox(strict=True)
+    user = user_on(sandbox)
     stream = user.start_chat()
     user.round_trip(stream, "before")
+    assert user.stream(last_event_id=stream.last_id, expect=409).status == 409
+    assert user.stream(last_event_id="abc", expect=400).status == 400
     last = stream.last_id
     stream.close()
     assert user.send("missed").status_code == 202
@@ -147,6 +154,12 @@ def test_the_strict_profile_does_not_replay(make_sandbox: MakeSandbox, user_on: 
     again = user.stream(last_event_id=last)
     user.round_trip(again, "after")
     assert "missed" not in [e.text for e in again.events(MESSAGE)]
+    limited = user_on(sandbox)
+    limited.login()
+    for _ in range(3):
+        assert limited.create().status_code in (200, 201)
+    refused = limited.create()
+    assert refused.status_code == 429 and "Retry-After" not in refused.headers
 
 
 def test_agent_receipts_can_be_switched_off(make_sandbox: MakeSandbox, user_on: UserOn) -> None:

@@ -71,3 +71,15 @@ def test_a_sandbox_told_its_ids_refuses_others(make_sandbox: MakeSandbox, user_o
     wrong_deployment = user_on(sandbox, org_id="00D5g000000REAL", deployment="Other")
     assert 400 <= wrong_deployment.mint().status_code < 500
     assert _config(wrong_deployment).status_code in (404, 412)
+
+
+def test_business_hours_have_no_window_now_when_the_agent_is_busy(make_sandbox: MakeSandbox, user_on: UserOn) -> None:
+    """docs/sandbox.md: `busy` means nobody on duty, so `availability` can say no."""
+    user = user_on(make_sandbox(agent="busy"))
+    response = user.http.get(
+        user.base + HOURS_PATH, params={"orgId": user.org_id, "esConfigName": user.deployment}, timeout=15
+    )
+    assert response.status_code == 200
+    now = time.time() * 1000
+    hours = response.json()["businessHoursInfo"]["businessHours"]
+    assert not any(h["startTime"] <= now <= h["endTime"] for h in hours), hours

@@ -277,11 +277,16 @@ def test_entries_filter_by_entry_type(user: EndUser) -> None:
 def test_entries_page_backwards_by_end_timestamp(user: EndUser) -> None:
     _chat_with_three_messages(user)
     forward = user.entries(limit="50", direction="FromStart").json()["conversationEntries"]
-    cut = forward[len(forward) // 2]["transcriptedTimestamp"]
+    middle = forward[len(forward) // 2]
+    cut = middle["transcriptedTimestamp"]
     older = user.entries(limit="50", direction="FromStart", endTimestamp=str(cut)).json()["conversationEntries"]
     assert older and all(e["transcriptedTimestamp"] <= cut for e in older)
     newer = user.entries(limit="50", direction="FromStart", startTimestamp=str(cut)).json()["conversationEntries"]
     assert newer and all(e["transcriptedTimestamp"] >= cut for e in newer)
+    # Bounds are inclusive (docs/sandbox.md's choice where §5 is unsure): the cut entry is on both pages.
+    assert middle["identifier"] in [e["identifier"] for e in older]
+    assert middle["identifier"] in [e["identifier"] for e in newer]
+    assert {e["identifier"] for e in older} | {e["identifier"] for e in newer} == {e["identifier"] for e in forward}
 
 
 @pytest.mark.parametrize(

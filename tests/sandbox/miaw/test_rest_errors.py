@@ -269,3 +269,22 @@ def test_x_org_id_on_rest_calls_is_accepted_but_not_required(ready: EndUser) -> 
         json=body,
     )
     assert sent.status_code == 202
+
+
+def test_the_deployment_name_must_be_the_tokens_everywhere_it_is_sent(ready: EndUser) -> None:
+    """esDeveloperName travels in create and message bodies and as ?esDeveloperName= on the DELETEs (§1.2)."""
+    conversation = f"conversation/{ready.conv()}"
+    other = {"esDeveloperName": "Another_Deployment"}
+    checks = {
+        "create": ready.request("POST", "conversation", json={"conversationId": new_id(), **other}),
+        "message": ready.request("POST", conversation + "/message", json={**ready.message_body("x"), **other}),
+        "end session, other name": ready.request("DELETE", conversation + "/session", params=other),
+        "end session, no name": ready.request("DELETE", conversation + "/session"),
+        "close, other name": ready.request("DELETE", conversation, params=other),
+        "close, no name": ready.request("DELETE", conversation),
+    }
+    for what, response in checks.items():
+        assert response.status_code == 400, (what, response.status_code, response.text[:200])
+        assert error_message(response)
+    assert ready.status().json()["routingStatus"] == "ROUTED", "nothing refused ended or closed anything"
+    ready.round_trip(ready.streams[-1], "still open")

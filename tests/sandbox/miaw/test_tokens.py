@@ -239,3 +239,20 @@ def test_an_expired_token_gets_401_on_rest_and_the_open_stream_ends(make_sandbox
     listed = user.conversations(inclClosedConvs="true").json()["conversations"]
     assert old_conversation not in [c["conversationId"] for c in listed]
     assert user.create(new_id()).status_code in (200, 201)
+
+
+def test_revoking_a_verified_users_token_ends_it(user: EndUser) -> None:
+    """§2.1 #3 (PM): DELETE …/authenticated/access-token, for authenticated tokens only."""
+    user.adopt(user.mint_verified(identity_token("revoke@example.com")))
+    stream = user.stream()
+    response = user.request("DELETE", "authorization/authenticated/access-token")
+    assert 200 <= response.status_code < 300
+    assert user.conversations().status_code == 401
+    stream.wait_closed()
+
+
+def test_a_guest_token_cannot_be_revoked(user: EndUser) -> None:
+    user.login()
+    response = user.request("DELETE", "authorization/authenticated/access-token")
+    assert 400 <= response.status_code < 500
+    assert user.conversations().status_code == 200
