@@ -288,3 +288,23 @@ def test_the_deployment_name_must_be_the_tokens_everywhere_it_is_sent(ready: End
         assert error_message(response)
     assert ready.status().json()["routingStatus"] == "ROUTED", "nothing refused ended or closed anything"
     ready.round_trip(ready.streams[-1], "still open")
+
+
+def test_json_that_only_a_lax_parser_accepts_is_400(ready: EndUser) -> None:
+    """RFC 8259 has no NaN or Infinity, and a lone surrogate is not Unicode: stored, either would later be
+    written into JSON that strict parsers (JSON.parse, jq) refuse — the stream's, the control API's."""
+    message = json.dumps(ready.message_body("lax"))
+    create = json.dumps({"conversationId": new_id(), "esDeveloperName": ready.deployment})
+    variants = {
+        "message, NaN": ("message", message[:-1] + ', "routingAttributes": {"n": NaN}}'),
+        "message, Infinity": ("message", message[:-1] + ', "routingAttributes": {"n": Infinity}}'),
+        "message, lone surrogate": ("message", message.replace('"lax"', '"a\\ud800b"')),
+        "create, -Infinity": ("create", create[:-1] + ', "routingAttributes": {"_firstName": -Infinity}}'),
+        "create, NaN": ("create", create[:-1] + ', "routingAttributes": {"_firstName": "Ada", "x": NaN}}'),
+    }
+    headers = {**ready.bearer(), "Content-Type": "application/json"}
+    for what, (where, text) in variants.items():
+        path = f"conversation/{ready.conv()}/message" if where == "message" else "conversation"
+        response = ready.request("POST", path, headers=headers, data=text.encode())
+        assert response.status_code == 400, (what, response.status_code, response.text[:200])
+    ready.round_trip(ready.streams[-1], "still fine")

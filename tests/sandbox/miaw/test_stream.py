@@ -4,6 +4,7 @@ type the agents cause, pings, replay after Last-Event-Id, one stream per subject
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
@@ -17,6 +18,7 @@ from tests.sandbox.miaw.helpers import (
     SSE_PATH,
     TYPING_STARTED,
     TYPING_STOPPED,
+    Background,
     Control,
     EndUser,
     SseStream,
@@ -233,6 +235,43 @@ def test_a_second_stream_for_one_subject_takes_over_and_the_first_ends(user: End
     second = user.stream(last_event_id=first.last_id)
     first.wait_closed()
     user.round_trip(second, "to the newer stream")
+
+
+def test_streams_opened_at_once_for_one_subject_leave_exactly_one(user: EndUser, shared_sandbox: Sandbox) -> None:
+    user.login()
+    streams = [SseStream("127.0.0.1", shared_sandbox.port, user.stream_headers()) for _ in range(6)]
+    user.streams.extend(streams)
+    opening = [Background(stream.open) for stream in streams]
+    for call in opening:
+        call.result()
+    open_ones = [s for s in streams if s.status == 200]
+    assert open_ones, [s.status for s in streams]
+    assert user.create().status_code in (200, 201)
+    survivors = []
+    for stream in open_ones:
+        try:
+            stream.until(lambda e: is_join(e, user.conv()), timeout=3, what="the agent joining")
+            survivors.append(stream)
+        except StreamClosed:
+            pass
+    assert len(survivors) == 1, f"{len(survivors)} streams of one subject carried the conversation"
+
+
+def test_an_http_1_0_reader_gets_a_stream_ended_by_closing(user: EndUser, shared_sandbox: Sandbox) -> None:
+    """No chunked encoding for HTTP/1.0: the body is delimited by the connection's end."""
+    user.login()
+    with socket.create_connection(("127.0.0.1", shared_sandbox.port), timeout=10) as sock:
+        head = "".join(f"{k}: {v}\r\n" for k, v in user.stream_headers().items())
+        sock.sendall(f"GET {SSE_PATH} HTTP/1.0\r\n{head}\r\n".encode())
+        assert user.create().status_code in (200, 201)
+        received = b""
+        while b"CONVERSATION_PARTICIPANT_CHANGED" not in received:
+            chunk = sock.recv(65536)
+            assert chunk, received[:300]
+            received += chunk
+    head_bytes, _, body = received.partition(b"\r\n\r\n")
+    assert b" 200 " in head_bytes.split(b"\r\n")[0] and b"chunked" not in head_bytes.lower()
+    assert body.startswith(b"id:") or body.startswith(b"event:")
 
 
 def test_one_stream_carries_every_conversation_of_its_subject(user: EndUser) -> None:
