@@ -154,3 +154,18 @@ def test_reset_forgets_tokens_and_ends_streams(
     assert not [c for c in control.chats() if c.get("api") == "miaw" and c.get("live")]
     again = user_on(sandbox)
     again.round_trip(again.start_chat(), "after the reset")
+
+
+def test_what_the_end_user_sends_before_the_agent_joins_is_answered_after_it_joins(
+    make_sandbox: MakeSandbox, user_on: UserOn
+) -> None:
+    """The echo agent joins after --accept-after; a message sent while it is queued waits for it."""
+    user = user_on(make_sandbox(accept_after=0.5))
+    stream = user.start()
+    message_id = new_id()
+    assert user.send("early bird", message_id).status_code == 202
+    read = stream.until(lambda e: e.event == MESSAGE and e.role == "Agent", what="the agent's answer")
+    assert read[-1].text == "early bird"
+    kinds = ["join" if is_join(e) else "echo" if echoes_of([e], message_id) else e.event for e in read]
+    assert kinds.index("join") < len(kinds) - 1, "the answer comes once the agent has joined"
+    assert kinds.count("echo") == 1

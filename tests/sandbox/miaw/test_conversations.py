@@ -167,7 +167,9 @@ def test_the_list_shows_open_conversations_and_closed_ones_only_when_asked(user:
     assert closed["endTimestamp"] >= closed["startTimestamp"]
 
 
-@pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "-1"}, {"limit": "ten"}, {"inclClosedConvs": "maybe"}])
+@pytest.mark.parametrize(
+    "params", [{"limit": "0"}, {"limit": "-1"}, {"limit": "ten"}, {"limit": "51"}, {"inclClosedConvs": "maybe"}]
+)
 def test_the_list_refuses_malformed_parameters(user: EndUser, params: dict[str, str]) -> None:
     user.login()
     response = user.conversations(**params)

@@ -8,7 +8,7 @@ import json
 import requests
 
 from tests.sandbox.miaw.conftest import MakeSandbox, UserOn
-from tests.sandbox.miaw.helpers import EndUser, error_message
+from tests.sandbox.miaw.helpers import Control, EndUser, error_message, new_id
 
 
 def _check_429(response: requests.Response) -> None:
@@ -55,3 +55,23 @@ def test_rate_limits_can_be_switched_off(make_sandbox: MakeSandbox, user_on: Use
         assert user.create().status_code in (200, 201)
     for n in range(30):
         assert user.send(f"n{n}").status_code == 202
+
+
+def test_repeats_and_refusals_do_not_use_up_the_limits(user: EndUser, control: Control) -> None:
+    """A limit counts messages and conversations, not requests: a retried message id is one message, a
+    repeated create starts nothing, and what was refused (400, 417) was never an inbound message."""
+    stream = user.start_chat()
+    message_id = new_id()
+    assert {user.send("same", message_id).status_code for _ in range(30)} == {202}
+    bad = {"message": {}, "esDeveloperName": user.deployment}
+    assert {user.request("POST", f"conversation/{user.conv()}/message", json=bad).status_code for _ in range(25)} == {
+        400
+    }
+    user.round_trip(stream, "still under the limit")
+    first = user.conv()
+    assert {user.create(first).status_code for _ in range(4)} == {201}
+    assert user.create().status_code in (200, 201), "repeats of one create started one conversation"
+    control.act(first, "end")
+    stream.until(lambda e: e.event == "CONVERSATION_SESSION_STATUS_CHANGED" and e.conversation_id == first)
+    assert {user.send("ended", conversation_id=first).status_code for _ in range(25)} == {417}
+    assert user.send("new session", conversation_id=first, isNewMessagingSession=True).status_code == 202
