@@ -165,3 +165,18 @@ def test_faults_are_counted_and_can_be_cleared(pod: Sandbox, user_on: UserOn, co
     wait_until(lambda: control.fault(rule["id"])["fired"] == 2, what="two firings")
     control.clear_faults()
     user.round_trip(stream, "clear")
+
+
+def test_faults_on_the_stream_itself(pod: Sandbox, user_on: UserOn, control_on: ControlOn) -> None:
+    """`path=sse`: a stream request can be dropped or refused like any other, and the next one works."""
+    user = user_on(pod)
+    user.login()
+    control = control_on(pod)
+    control.add_fault("status:code=503,path=sse,times=1")
+    assert user.stream(expect=None).status == 503
+    control.add_fault("drop:path=sse,times=1")
+    with pytest.raises(AssertionError, match="closed before a response head"):
+        user.stream(expect=None)  # the connection closes with no answer
+    stream = user.stream()
+    assert user.create().status_code in (200, 201)
+    stream.until(lambda e: is_join(e, user.conv()), what="the agent joining")

@@ -4,6 +4,7 @@ lifetime, expiry (401 on REST, the open stream ends) and tokens the sandbox neve
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -256,3 +257,38 @@ def test_a_guest_token_cannot_be_revoked(user: EndUser) -> None:
     response = user.request("DELETE", "authorization/authenticated/access-token")
     assert 400 <= response.status_code < 500
     assert user.conversations().status_code == 200
+
+
+def test_a_verified_user_who_comes_back_finds_their_conversation(
+    user: EndUser, user_on: UserOn, shared_sandbox: Sandbox
+) -> None:
+    """§5 'Resuming later': verified users re-authenticate and get the same subject, hence the same conversations."""
+    user.adopt(user.mint_verified(identity_token("returning@example.com")))
+    stream = user.stream()
+    assert user.create().status_code in (200, 201)
+    stream.until(lambda e: e.event == "CONVERSATION_PARTICIPANT_CHANGED", what="the agent joining")
+    later = user_on(shared_sandbox, org_id=user.org_id)
+    later.adopt(later.mint_verified(identity_token("returning@example.com")))
+    listed = [c["conversationId"] for c in later.conversations().json()["conversations"]]
+    assert listed == [user.conv()]
+    later.conversation_id = user.conv()
+    assert later.status().status_code == 200
+    resumed = later.stream(last_event_id="0")
+    later.round_trip(resumed, "I am back")
+
+
+def test_an_identity_token_that_does_not_verify_binds_a_guest(user: EndUser) -> None:
+    """§1.3: failed verification still answers 200 with an anonymous token (the sandbox's default choice)."""
+    now = int(time.time())
+    head_hs = b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "k"}).encode())
+    body = b64url(json.dumps({"sub": "mallory", "iss": "x", "iat": now, "exp": now + 600}).encode())
+    failing = {
+        "expired": identity_token("late@example.com", lifetime=-60),
+        "HS256": f"{head_hs}.{body}.{b64url(b'sig')}",
+        "empty sub": identity_token(""),
+    }
+    for what, identity in failing.items():
+        response = user.mint_verified(identity)
+        assert response.status_code == 200, (what, response.status_code, response.text[:200])
+        sub = jwt_parts(response.json()["accessToken"])[1]["sub"]
+        assert "/AUTH/" not in sub, (what, sub)
