@@ -42,8 +42,14 @@ def wall_ms() -> int:
 
 
 class LoggedEvent(NamedTuple):
+    """An event of a subject's stream; its frame is `id:N\nevent:NAME\ndata:DATA\n\n` (`frame()`)."""
+
     id: int
-    frame: bytes  # `id:N\nevent:TYPE\ndata:JSON\n\n`
+    name: bytes
+    data: bytes  # the entry's own bytes, shared with the transcript
+
+    def frame(self) -> bytes:
+        return b"id:%d\nevent:%s\ndata:%s\n\n" % (self.id, self.name, self.data)
 
 
 def settle(fut: asyncio.Future[None] | None) -> None:
@@ -76,7 +82,7 @@ class OpenStream:
     """One open `GET /eventrouter/v1/sse`: the frames waiting to be written, and why it must end."""
 
     token: AccessToken
-    queue: deque[bytes] = field(default_factory=deque)
+    queue: deque[LoggedEvent] = field(default_factory=deque)
     wake: asyncio.Future[None] | None = None
     ended: str | None = None  # why the server ends it: replaced, expired, revoked, reset, closing
     cut_after: int | None = None  # an `sse-drop` fault: cut after this many events
@@ -85,8 +91,8 @@ class OpenStream:
     opened_ms: int = field(default_factory=lambda: int(time.time() * 1000))
     gone: asyncio.Future[None] | None = None  # the client closed its connection
 
-    def push(self, frame: bytes) -> None:
-        self.queue.append(frame)
+    def push(self, event: LoggedEvent) -> None:
+        self.queue.append(event)
         settle(self.wake)
 
     def end(self, why: str) -> None:
@@ -119,16 +125,16 @@ class Subject:
         self.log = deque(maxlen=self.replay_limit)
 
     def publish(self, event_id: int, name: str, data: bytes) -> None:
-        frame = b"id:%d\nevent:%s\ndata:%s\n\n" % (event_id, name.encode("ascii"), data)
+        event = LoggedEvent(event_id, name.encode("ascii"), data)
         self.last_event_id = event_id
-        self.log.append(LoggedEvent(event_id, frame))
+        self.log.append(event)
         for stream in self.streams:
             if stream.ended is None:
-                stream.push(frame)
+                stream.push(event)
 
-    def since(self, event_id: int) -> list[bytes]:
-        """The logged frames after `event_id`, oldest first."""
-        return [e.frame for e in self.log if e.id > event_id]
+    def since(self, event_id: int) -> list[LoggedEvent]:
+        """The logged events after `event_id`, oldest first."""
+        return [e for e in self.log if e.id > event_id]
 
     @property
     def open_stream(self) -> OpenStream | None:

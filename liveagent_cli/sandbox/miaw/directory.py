@@ -98,13 +98,12 @@ def conversation_view(conversation: Conversation, *, events: bool = True) -> dic
         "files": list(conversation.files),
     }
     if events:
-        view["transcript"] = [
-            e.payload["abstractMessage"]["staticContent"]["text"]
-            for e in conversation.entries
-            if e.entry_type == "Message"
-            and e.sender.role == "EndUser"
-            and e.payload["abstractMessage"].get("staticContent", {}).get("formatType") == "Text"
-        ]
+        view["transcript"] = []
+        for entry in conversation.entries:
+            if entry.entry_type == "Message" and entry.role == "EndUser":
+                content = entry.payload["abstractMessage"].get("staticContent") or {}
+                if content.get("formatType") == "Text":
+                    view["transcript"].append(content.get("text"))
         lines: list[dict[str, Any]] = [
             {"from": note.sender, "type": note.type, "data": note.data, "at": note.at_ms} for note in conversation.notes
         ]

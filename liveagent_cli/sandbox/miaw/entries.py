@@ -3,7 +3,7 @@
 An `Entry` is one line of a conversation (a message, a participant joining, a routing result, an
 acknowledgement...). The stream sends it inside the common envelope with `entryPayload` as a JSON string;
 the REST entries list sends the same entry with `entryPayload` as an object (or a string: the
-`entry_payload` choice). Each entry is encoded for the stream once, when it is made.
+`entry_payload` choice). Each entry is encoded for the stream once, when it is made, and kept only so.
 """
 
 from __future__ import annotations
@@ -68,43 +68,36 @@ class Sender(NamedTuple):
 
 
 class Entry(NamedTuple):
-    """One conversation entry; `payload` is the entryPayload object, `data` the stream's encoded envelope."""
+    """One conversation entry, kept as the stream's encoded envelope (`data`) and the few fields that the
+    entries list filters on. Only atomic fields: the garbage collector stops tracking such tuples, which
+    keeps its pauses short with a thousand conversations' transcripts in memory (as legacy's `Outbound`)."""
 
     identifier: str
     entry_type: str
-    payload: dict[str, Any]
-    sender: Sender
+    role: str  # the sender's
     transcripted: int  # epoch ms, strictly increasing within a conversation
-    client_ts: int
-    related: tuple[str, ...]
     data: bytes  # the SSE `data:` JSON
 
     @property
     def event_name(self) -> str:
         return EVENT_NAMES.get(self.entry_type, "CONVERSATION_" + self.entry_type.upper())
 
+    def entry_object(self) -> dict[str, Any]:
+        """The envelope's `conversationEntry`, `entryPayload` still a JSON string."""
+        value: dict[str, Any] = json.loads(self.data)["conversationEntry"]
+        return value
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.entry_object()["entryPayload"])
+        return value
+
     def rest(self, payload_as: str) -> dict[str, Any]:
-        """The entry as the REST entries list shows it."""
-        entry = _entry_object(self, payload_as == "string")
+        """The entry as the REST entries list shows it: `entryPayload` an object, or a string (as on the stream)."""
+        entry = self.entry_object()
+        if payload_as == "object":
+            entry["entryPayload"] = json.loads(entry["entryPayload"])
         return entry
-
-
-def _entry_object(entry: Entry, payload_string: bool) -> dict[str, Any]:
-    return {
-        "senderDisplayName": entry.sender.display_name,
-        "identifier": entry.identifier,
-        "entryType": entry.entry_type,
-        "entryPayload": json.dumps(entry.payload, ensure_ascii=False, separators=(",", ":"))
-        if payload_string
-        else entry.payload,
-        "sender": entry.sender.wire(),
-        "contextParamMap": {},
-        "visibilityStrategy": VISIBILITY,
-        "transcriptedTimestamp": entry.transcripted,
-        "clientTimestamp": entry.client_ts,
-        "clientDuration": 0,
-        "relatedRecords": list(entry.related),
-    }
 
 
 def make_entry(
@@ -120,15 +113,26 @@ def make_entry(
     channel_address: str,
     platform_key: str,
 ) -> Entry:
-    entry = Entry(identifier, entry_type, payload, sender, transcripted, client_ts, related, b"")
     envelope = {
         "channelPlatformKey": platform_key,
         "channelType": CHANNEL_TYPE,
         "channelAddressIdentifier": channel_address,
         "conversationId": conversation_id,
-        "conversationEntry": _entry_object(entry, True),
+        "conversationEntry": {
+            "senderDisplayName": sender.display_name,
+            "identifier": identifier,
+            "entryType": entry_type,
+            "entryPayload": encode(payload).decode("utf-8"),
+            "sender": sender.wire(),
+            "contextParamMap": {},
+            "visibilityStrategy": VISIBILITY,
+            "transcriptedTimestamp": transcripted,
+            "clientTimestamp": client_ts,
+            "clientDuration": 0,
+            "relatedRecords": list(related),
+        },
     }
-    return entry._replace(data=encode(envelope))
+    return Entry(identifier, entry_type, sender.role, transcripted, encode(envelope))
 
 
 # ---- payloads (entryPayload objects) -----------------------------------------------------------------

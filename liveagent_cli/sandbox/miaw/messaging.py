@@ -38,6 +38,7 @@ from liveagent_cli.sandbox.miaw.conversation import (
     ROUTED,
     AccessToken,
     Conversation,
+    LoggedEvent,
     MessagingSession,
     OpenStream,
     Subject,
@@ -439,7 +440,7 @@ class Messaging:
 
     async def open_stream(
         self, token: AccessToken, after: int | None, cut_after: int | None
-    ) -> tuple[OpenStream, list[bytes]]:
+    ) -> tuple[OpenStream, list[LoggedEvent]]:
         """Register a stream for the token's subject; what it replays (after `after`) comes with it."""
         subject = token.subject
         current = subject.open_stream

@@ -20,7 +20,7 @@ import datetime
 import time
 
 from liveagent_cli.sandbox.http.server import Request, Response, ResponseStream, json_response
-from liveagent_cli.sandbox.miaw.conversation import AccessToken, OpenStream
+from liveagent_cli.sandbox.miaw.conversation import AccessToken, LoggedEvent, OpenStream
 from liveagent_cli.sandbox.miaw.errors import JWT_EXPIRED, ORG_ID_MISMATCH, ORG_ID_REQUIRED, BadRequest, MiawError
 from liveagent_cli.sandbox.miaw.messaging import Messaging
 from liveagent_cli.sandbox.miaw.notes import MiawNotes
@@ -28,6 +28,7 @@ from liveagent_cli.sandbox.miaw.notes import MiawNotes
 SSE_PATH = "/eventrouter/v1/sse"
 CONTENT_TYPE = "text/event-stream;charset=UTF-8"
 EXPIRED_LINE = JWT_EXPIRED.encode() + b"\n\n"
+_BATCH = 100  # events per write
 
 
 def spring_error(status: int, error: str, message: str) -> Response:
@@ -93,7 +94,7 @@ class EventStreamAPI:
             raise BadRequest(f"Last-Event-Id {raw[:40]!r} is not an event id")
         return None
 
-    async def _run(self, stream: OpenStream, replay: list[bytes], out: ResponseStream) -> None:
+    async def _run(self, stream: OpenStream, replay: list[LoggedEvent], out: ResponseStream) -> None:
         """Write the replay, then every event as it comes, pings between, until something ends the stream."""
         messaging = self.messaging
         settings = messaging.settings
@@ -101,16 +102,17 @@ class EventStreamAPI:
         loop = asyncio.get_running_loop()
         next_ping = loop.time() + settings.sse_ping
         try:
-            for frame in replay:
-                if not await self._event(stream, frame, out):
+            for start in range(0, len(replay), _BATCH):
+                if not await self._events(stream, replay[start : start + _BATCH], out):
                     return
             while out.open:
                 if stream.ended is not None:
                     if stream.ended == "expired":
                         await out.write(EXPIRED_LINE)
                     return
-                if stream.queue:
-                    if not await self._event(stream, stream.queue.popleft(), out):
+                if stream.queue:  # what one request caused (a message: echo, receipts, answer) goes in one write
+                    batch = [stream.queue.popleft() for _ in range(min(len(stream.queue), _BATCH))]
+                    if not await self._events(stream, batch, out):
                         return
                     continue
                 remaining = stream.token.expires - time.time()
@@ -131,12 +133,15 @@ class EventStreamAPI:
         finally:
             messaging.stream_closed(stream)
 
-    async def _event(self, stream: OpenStream, frame: bytes, out: ResponseStream) -> bool:
-        """Write one event; False when the stream is over (the reader left, or an `sse-drop` cut it)."""
-        if not await out.write(frame):
+    async def _events(self, stream: OpenStream, events: list[LoggedEvent], out: ResponseStream) -> bool:
+        """Write events; False when the stream is over (the reader left, or an `sse-drop` cut it)."""
+        cut_after = stream.cut_after
+        if cut_after is not None:
+            events = events[: cut_after - stream.sent]
+        if not await out.write(b"".join(event.frame() for event in events)):
             return False
-        stream.sent += 1
-        if stream.cut_after is not None and stream.sent >= stream.cut_after:
+        stream.sent += len(events)
+        if cut_after is not None and stream.sent >= cut_after:
             out.cut()
             return False
         return True
