@@ -3,7 +3,9 @@ JSON body it is sent (the Chat API's, the control API's).
 
 A request body must be UTF-8 JSON whose strings are valid Unicode: a JSON escape of a lone surrogate
 (`"\\ud800"`) decodes to a Python string that cannot be encoded back to UTF-8, so it is refused here,
-before anything stores it, rather than failing later when a stored chat is shown.
+before anything stores it, rather than failing later when a stored chat is shown. For the same reason
+`NaN`, `Infinity` and `-Infinity`, which Python's parser takes but RFC 8259 has no place for, are refused:
+stored, they would come back out as JSON no strict reader parses.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from typing import Any
 
 # A JSON escape of a UTF-16 surrogate; only then can decoded text hold a lone one (a valid pair is joined).
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 class JSONBodyError(ValueError):
@@ -40,7 +46,7 @@ def parse_json(body: bytes | str, *, required: bool, what: str = "the request bo
             raise JSONBodyError(f"{what} must be a JSON object")
         return {}
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
         raise JSONBodyError(f"malformed JSON in {what}") from None
     if not isinstance(data, dict):

@@ -69,3 +69,12 @@ def test_a_body_that_is_not_utf8_is_400(visitor: Visitor) -> None:
     visitor.button_id = fresh_button()
     response = _raw(visitor, "Chasitor/ChasitorInit", b'{"visitorName": "\xff"}')
     assert response.status_code == 400 and "not UTF-8" in response.json()["error"]
+
+
+def test_nan_and_infinity_are_not_json_and_are_400(visitor: Visitor, control: Control) -> None:
+    visitor.open()
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        body = '{"prechatDetails": [], "visitorName": "x", "buttonId": "b", "n": ' + constant + "}"
+        response = visitor.post("Chasitor/ChasitorInit", data=body.encode(), sequence=1)
+        assert response.status_code == 400, (constant, response.status_code)
+    assert control.chat(visitor.info["id"])["state"] == "new", "nothing was stored"
