@@ -580,7 +580,7 @@ class EndUser:
         self.login()
         stream = self.stream()
         response = self.create(**create_fields)
-        assert response.status_code in (200, 201), (response.status_code, response.text[:300])
+        assert response.status_code == 201, (response.status_code, response.text[:300])
         return stream
 
     def start_chat(self, **create_fields: Any) -> SseStream:

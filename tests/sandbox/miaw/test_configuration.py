@@ -64,13 +64,15 @@ def test_a_sandbox_told_its_ids_refuses_others(make_sandbox: MakeSandbox, user_o
     sandbox = make_sandbox(org_id="00D5g000000REAL", deployment_name="Real_Deployment")
     right = user_on(sandbox, org_id="00D5g000000REAL", deployment="Real_Deployment")
     right.login()
-    assert right.create().status_code in (200, 201)
+    assert right.create().status_code == 201
     assert _config(right).status_code == 200
     wrong_org = user_on(sandbox, deployment="Real_Deployment")
-    assert 400 <= wrong_org.mint().status_code < 500
+    assert wrong_org.mint().status_code == 400
     wrong_deployment = user_on(sandbox, org_id="00D5g000000REAL", deployment="Other")
-    assert 400 <= wrong_deployment.mint().status_code < 500
-    assert _config(wrong_deployment).status_code in (404, 412)
+    assert wrong_deployment.mint().status_code == 400
+    unpublished = _config(wrong_deployment)
+    assert unpublished.status_code == 412  # §2.4: "Embedded Messaging Config is not Published"
+    assert unpublished.json() == {"text": "Embedded Messaging Config is not Published"}
 
 
 def test_business_hours_have_no_window_now_when_the_agent_is_busy(make_sandbox: MakeSandbox, user_on: UserOn) -> None:

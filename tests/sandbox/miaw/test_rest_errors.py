@@ -97,7 +97,7 @@ def test_a_json_body_sent_as_another_content_type_is_refused(ready: EndUser, nam
         response = ready.request(
             method, path.format(c=ready.conv()), headers=headers, data=json.dumps(body(ready)).encode()
         )
-        assert response.status_code in (400, 415), (name, content_type, response.status_code)
+        assert response.status_code == 415, (name, content_type, response.status_code)
         assert error_message(response)
 
 
@@ -247,7 +247,7 @@ def test_a_wrong_method_is_refused_and_an_unknown_path_is_404(ready: EndUser) ->
         ("DELETE", "conversation/list"),
     ):
         response = ready.request(method, path)
-        assert response.status_code in (404, 405), (method, path, response.status_code)
+        assert response.status_code == 405 and response.headers["Allow"], (method, path, response.status_code)
     for path in ("nowhere", f"conversation/{ready.conv()}/close", f"conversation/{ready.conv()}/typingIndicator"):
         response = ready.request("POST", path, json={})
         assert response.status_code == 404, (path, response.status_code)

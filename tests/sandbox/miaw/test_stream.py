@@ -92,7 +92,7 @@ def test_only_get_opens_the_stream(user: EndUser, shared_sandbox: Sandbox) -> No
         stream.method = method
         user.streams.append(stream)
         stream.open()
-        assert stream.status in (404, 405), (method, stream.status)
+        assert stream.status == 405 and "GET" in stream.response_headers["allow"], (method, stream.status)
 
 
 # ---- framing and envelope ------------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ def test_streams_opened_at_once_for_one_subject_leave_exactly_one(user: EndUser,
         call.result()
     open_ones = [s for s in streams if s.status == 200]
     assert open_ones, [s.status for s in streams]
-    assert user.create().status_code in (200, 201)
+    assert user.create().status_code == 201
     survivors = []
     for stream in open_ones:
         try:
@@ -263,7 +263,7 @@ def test_an_http_1_0_reader_gets_a_stream_ended_by_closing(user: EndUser, shared
     with socket.create_connection(("127.0.0.1", shared_sandbox.port), timeout=10) as sock:
         head = "".join(f"{k}: {v}\r\n" for k, v in user.stream_headers().items())
         sock.sendall(f"GET {SSE_PATH} HTTP/1.0\r\n{head}\r\n".encode())
-        assert user.create().status_code in (200, 201)
+        assert user.create().status_code == 201
         received = b""
         while b"CONVERSATION_PARTICIPANT_CHANGED" not in received:
             chunk = sock.recv(65536)
@@ -277,7 +277,7 @@ def test_an_http_1_0_reader_gets_a_stream_ended_by_closing(user: EndUser, shared
 def test_one_stream_carries_every_conversation_of_its_subject(user: EndUser) -> None:
     stream = user.start_chat()
     first = user.conv()
-    assert user.create().status_code in (200, 201)
+    assert user.create().status_code == 201
     second = user.conv()
     stream.until(lambda e: is_join(e, second), what="the agent joining the second conversation")
     user.round_trip(stream, "in the second")
@@ -369,16 +369,13 @@ def test_no_replay_gives_a_new_stream_nothing_it_missed(make_sandbox: MakeSandbo
 
 
 @pytest.mark.parametrize("value", ["abc", "-1", "1.5", "0x10", "9" * 40, "1,2", "\u00e9"])
-def test_a_malformed_last_event_id_is_400_or_ignored_and_never_breaks_the_stream(user: EndUser, value: str) -> None:
+def test_a_malformed_last_event_id_is_ignored_by_default(user: EndUser, value: str) -> None:
+    """§1.4 is unsure (F-AGENT claims 400); the sandbox's default ignores it (the strict 400 is in test_choices)."""
     user.login()
     headers = user.stream_headers()
     headers["Last-Event-Id"] = value
-    stream = user.stream(headers=headers, expect=None)
-    assert stream.status in (200, 400), stream.status
-    if stream.status == 400:
-        assert stream.body
-        stream = user.stream()
-    assert user.create().status_code in (200, 201)
+    stream = user.stream(headers=headers)
+    assert user.create().status_code == 201
     stream.until(lambda e: is_join(e, user.conv()), what="the agent joining")
 
 
@@ -387,7 +384,7 @@ def test_an_empty_last_event_id_is_a_stream_from_now(user: EndUser) -> None:
     headers = user.stream_headers()
     headers["Last-Event-Id"] = ""
     stream = user.stream(headers=headers)
-    assert user.create().status_code in (200, 201)
+    assert user.create().status_code == 201
     stream.until(lambda e: is_join(e, user.conv()), what="the agent joining")
 
 
@@ -395,7 +392,7 @@ def test_the_stream_survives_the_end_of_a_conversation(user: EndUser) -> None:
     stream = user.start_chat()
     assert user.close_conversation().status_code == 204
     stream.wait_for("CONVERSATION_CLOSE_CONVERSATION")
-    assert user.create().status_code in (200, 201)
+    assert user.create().status_code == 201
     try:
         stream.until(lambda e: is_join(e, user.conv()), what="the next conversation's agent")
     except StreamClosed:
