@@ -227,3 +227,36 @@ def test_tokens_never_reach_the_journal(make_sandbox: MakeSandbox, users: Callab
     shown = json.dumps(sandbox.requests()) + json.dumps(sandbox.chats())
     assert user.token not in shown and sandbox.issued_keys() and user.token in sandbox.issued_keys()
     assert "<redacted>" in shown
+
+
+def test_a_stream_that_never_started_does_not_count_as_open(
+    make_sandbox: MakeSandbox, users: Callable[..., EndUser]
+) -> None:
+    sandbox = make_sandbox(seed=21, second_stream="refuse", faults=("drop:path=sse,times=1",))
+    user = users(sandbox)
+    user.login()
+    url, headers = user.base + "/eventrouter/v1/sse", user.headers(**{"X-Org-Id": user.org})
+    with pytest.raises(requests.ConnectionError):
+        user.http.get(url, headers=headers, timeout=10)  # processed, then its answer lost
+    assert user.http.head(url, headers=headers, timeout=10).status_code == 200
+    stream = user.stream()
+    assert stream.response.status_code == 200, "neither the HEAD nor the lost answer left a stream open"
+
+
+def test_a_message_whose_answer_was_lost_is_processed_once_when_sent_again(
+    make_sandbox: MakeSandbox, users: Callable[..., EndUser]
+) -> None:
+    sandbox = make_sandbox(seed=21, faults=("drop:path=message,times=1",))
+    user = users(sandbox)
+    user.login()
+    user.create()
+    stream = user.stream(last_event_id=user.last_event_id)
+    stream.until("CONVERSATION_PARTICIPANT_CHANGED")
+    message_id = new_id()
+    with pytest.raises(requests.ConnectionError):
+        user.send("retry me", message_id)
+    assert user.send("retry me", message_id).status_code == 202
+    assert user.send("next").status_code == 202
+    stream.until("CONVERSATION_MESSAGE", role="Agent", text="next")
+    texts = [e.text for e in stream.seen if e.event == "CONVERSATION_MESSAGE"]
+    assert texts == ["retry me", "retry me", "next", "next"]

@@ -438,10 +438,8 @@ class Messaging:
 
     # ---- the stream --------------------------------------------------------------------------------------
 
-    async def open_stream(
-        self, token: AccessToken, after: int | None, cut_after: int | None
-    ) -> tuple[OpenStream, list[LoggedEvent]]:
-        """Register a stream for the token's subject; what it replays (after `after`) comes with it."""
+    async def may_open_stream(self, token: AccessToken) -> None:
+        """409 when the subject has a stream open and a second one is refused (`second_stream` "refuse")."""
         subject = token.subject
         current = subject.open_stream
         if current is not None and self.settings.second_stream == "refuse":
@@ -449,6 +447,13 @@ class Messaging:
                 await asyncio.wait([current.gone], timeout=self.settings.accept_grace)
             if subject.open_stream is not None:
                 raise Conflict("another event stream of this end user is open; close it first")
+
+    def attach_stream(
+        self, token: AccessToken, after: int | None, cut_after: int | None
+    ) -> tuple[OpenStream, list[LoggedEvent]]:
+        """The subject's stream from now on (any other one ends), and what it replays: the events after
+        `after`. Called once the answer's head is sent, so a stream that never starts never counts."""
+        subject = token.subject
         for stream in subject.streams:
             stream.end("replaced")
         stream = OpenStream(token, cut_after=cut_after)

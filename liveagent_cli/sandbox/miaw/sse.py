@@ -57,14 +57,13 @@ class EventStreamAPI:
         except MiawError as exc:
             return json_response(exc.status, exc.body())
         try:
-            stream, replay = await messaging.open_stream(token, after, notes.cut_after)
+            await messaging.may_open_stream(token)
         except MiawError as exc:
             return json_response(exc.status, exc.body())
-        if notes.answer_lost:  # a `drop` fault: the connection closes before any answer
-            messaging.stream_closed(stream)
-            return Response(200, drop=True)
+        cut_after = notes.cut_after
 
         async def produce(out: ResponseStream) -> None:
+            stream, replay = messaging.attach_stream(token, after, cut_after)
             await self._run(stream, replay, out)
 
         headers = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
@@ -99,6 +98,8 @@ class EventStreamAPI:
         messaging = self.messaging
         settings = messaging.settings
         stream.gone = out.gone
+        if messaging.closing:
+            stream.end("closing")
         loop = asyncio.get_running_loop()
         next_ping = loop.time() + settings.sse_ping
         try:
