@@ -288,3 +288,47 @@ def test_the_package_declares_the_platforms_it_runs_on() -> None:
 
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
     assert {"Operating System :: POSIX", "Operating System :: MacOS"} <= set(project["classifiers"])
+
+
+@pytest.mark.process
+def test_a_lock_another_process_holds_is_waited_for_within_the_budget_and_names_it(tmp_path: Path) -> None:
+    """Review D2: a wait for a lock ends (exit 8), says once whom it waits for, and says so again at the end."""
+    import subprocess
+    import sys
+
+    from liveagent_cli.core.errors import WaitTimeoutError
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(tmp_path), "s", "send"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+    store = StateStore(tmp_path, "s")
+    notes: list[str] = []
+    store.note = notes.append
+    try:
+        with pytest.raises(WaitTimeoutError) as raised, store.lock("send", within=1.5):
+            pass
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=10)
+        holder.stdout.close()
+    assert f"sending on session 's' (pid {holder.pid}: -c " in raised.value.message
+    assert raised.value.hint is not None and f"kill -CONT {holder.pid}" in raised.value.hint
+    assert len(notes) == 1 and f"pid {holder.pid}" in notes[0]
+    with store.lock("send", within=5) as got:
+        assert got, "taken once the holder let go"
+        assert (tmp_path / "s.send.lock").read_text().startswith(f"{os.getpid()} "), "signed by its holder"
+
+
+_HOLDER = """
+import sys
+from pathlib import Path
+from liveagent_cli.core.state import StateStore
+with StateStore(Path(sys.argv[1]), sys.argv[2]).lock(sys.argv[3]):
+    print("holding", flush=True)
+    sys.stdin.read()
+"""

@@ -15,6 +15,7 @@ import math
 import os
 import re
 import stat
+import sys
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from liveagent_cli.core.atomic import atomic_write, fsync_dir
-from liveagent_cli.core.errors import ConfigError, SessionGoneError, StateError, UsageError
+from liveagent_cli.core.errors import ConfigError, SessionGoneError, StateError, UsageError, WaitTimeoutError
 
 try:
     import fcntl
@@ -32,9 +33,47 @@ except ModuleNotFoundError:  # Windows: no flock, so no safe way to share a sess
     fcntl = None  # type: ignore[assignment]
 
 SCHEMA = 1
-LOCK_KINDS = ("state", "poll")  # NAME.state.lock: read-change-write of the file; NAME.poll.lock: the long poll
+# NAME.state.lock: read-change-write of the file, never held across a request; NAME.send.lock: one sequenced
+# POST (or ReconnectSession) at a time, in number order; NAME.poll.lock: the one long poll
+LOCK_KINDS = ("state", "send", "poll")
+LOCK_DOING = {"state": "updating", "send": "sending on", "poll": "polling"}
+DEFAULT_LOCK_WAIT = 60.0  # seconds; the CLI sets the step's budget (LIVEAGENT_NETWORK_TIMEOUT)
+LOCK_NOTE_AFTER = 1.0  # seconds of waiting before the one note that names the holder
+LOCK_PAUSE_FIRST, LOCK_PAUSE_MAX = 0.001, 0.02
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HEADER = "# liveagent session state. Holds a live session key: do not share or commit this file.\n"
+
+
+def _try_flock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _sign(fd: int) -> None:
+    """Write this process's pid and command line into a lock file it now holds."""
+    words = " ".join([Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python", *sys.argv[1:]])
+    words = "".join(c if c.isprintable() else " " for c in words)[:120]
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {words}\n".encode(errors="replace"), 0)
+
+
+def _holder(fd: int) -> str:
+    """What the holder of a lock file signed ("PID COMMAND"), or "" when it has not (yet)."""
+    try:
+        return os.pread(fd, 256, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def _holder_words(signed: str) -> str:
+    pid, _, command = signed.partition(" ")
+    if not pid.isdigit():
+        return "holder unknown"
+    return f"pid {pid}: {command}" if command else f"pid {pid}"
 
 
 def state_dir(environ: Mapping[str, str]) -> Path:
@@ -97,6 +136,8 @@ class SessionState:
     sources: dict[str, str] = field(default_factory=dict)  # where pod, ids, ... came from when stored
     messages_sent: int = 0  # ChatMessages the pod confirmed
     pod_chasitor_count: int = -1  # visitor entries in the last ChasitorSessionData; -1: none since the move
+    undelivered: list[str] = field(default_factory=list)  # what a `send`'s resync poll got (JSON), acked, unshown
+    poll_held_until: float | None = None  # a long poll went out; the pod may hold it until then (epoch seconds)
 
     def to_toml(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -187,12 +228,18 @@ class StateStore:
         self.path = directory / f"{name}.toml"
         self._warn = warn
         self._trust_checked = False
+        self.lock_wait = DEFAULT_LOCK_WAIT  # how long a blocking lock is waited for before WaitTimeoutError
+        self.note: Callable[[str], None] | None = None  # hears, once per wait, who holds a lock we wait for
 
     # -- locking -------------------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def lock(self, kind: str = "state", *, blocking: bool = True) -> Iterator[bool]:
-        """Hold an exclusive advisory lock; `kind` (LOCK_KINDS) separates the short state lock from the long poll
-        lock. Yields False (holding nothing) when `blocking` is false and another process has it.
+    def lock(self, kind: str = "state", *, blocking: bool = True, within: float | None = None) -> Iterator[bool]:
+        """Hold an exclusive advisory lock of `kind` (LOCK_KINDS). Yields False (holding nothing) when `blocking`
+        is false and another process has it.
+
+        A blocking wait is bounded: `within` seconds, else `lock_wait` (the step's budget); then
+        WaitTimeoutError (exit 8) naming the holder. The holder's pid and command line are written into the
+        lock file while it holds it, so a waiter can say who it waits for (a note after LOCK_NOTE_AFTER s).
 
         Once the session's state file is gone (after `end`), the holder removes the lock file before letting go,
         so lock files do not pile up; a process that was waiting on the removed file sees that and locks the
@@ -201,39 +248,76 @@ class StateStore:
         """
         self._ensure_dir()
         lock_path = self.directory / f"{self.name}.{kind}.lock"
-        fd = self._locked(lock_path, blocking)
+        fd = self._locked(lock_path, kind, blocking, self.lock_wait if within is None else within)
         if fd is None:
             yield False
             return
         try:
             yield True
         finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)  # no longer the holder
             if not self.path.exists():
                 with contextlib.suppress(OSError):
                     os.unlink(lock_path)
             os.close(fd)  # closing the descriptor releases the lock
 
-    def _locked(self, lock_path: Path, blocking: bool) -> int | None:
-        """The descriptor of the lock file at `lock_path`, locked; None when `blocking` is false and it is held."""
+    def _locked(self, lock_path: Path, kind: str, blocking: bool, wait: float) -> int | None:
+        """The descriptor of the lock file at `lock_path`, locked and signed; None when `blocking` is false and
+        it is held. Tries without blocking, pausing 1 ms doubling to 20 ms, so the wait can end (flock cannot)."""
+        started = time.monotonic()
+        pause, noted = LOCK_PAUSE_FIRST, False
         while True:
             try:
                 fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             except OSError as exc:
                 raise self._unwritable(exc) from None
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+                while not _try_flock(fd):
+                    if not blocking:
+                        os.close(fd)
+                        return None
+                    waited = time.monotonic() - started
+                    if waited >= wait:
+                        raise self._lock_timeout(kind, wait, _holder(fd))
+                    if not noted and waited >= LOCK_NOTE_AFTER and self.note is not None:
+                        noted = True
+                        self.note(
+                            f"another process is {LOCK_DOING.get(kind, 'using')} session {self.name!r} "
+                            f"({_holder_words(_holder(fd))}); waiting up to {wait:.3g} s for it"
+                        )
+                    time.sleep(min(pause, max(0.0, wait - waited)))
+                    pause = min(pause * 2, LOCK_PAUSE_MAX)
                 held, now = os.fstat(fd), os.stat(lock_path)
                 if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
+                    _sign(fd)
                     return fd
-            except BlockingIOError:
-                os.close(fd)
-                return None
             except FileNotFoundError:
                 pass  # removed by the holder we waited for: lock the file that is there now
             except BaseException:
                 os.close(fd)
                 raise
             os.close(fd)
+
+    def holder(self, kind: str) -> str:
+        """Who holds the lock of `kind` now, in words ("pid 123: liveagent poll --follow"), as it signed it."""
+        try:
+            fd = os.open(self.directory / f"{self.name}.{kind}.lock", os.O_RDONLY)
+        except OSError:
+            return _holder_words("")
+        try:
+            return _holder_words(_holder(fd))
+        finally:
+            os.close(fd)
+
+    def _lock_timeout(self, kind: str, wait: float, holder: str) -> WaitTimeoutError:
+        pid = holder.split(" ", 1)[0] if holder[:1].isdigit() else "PID"
+        return WaitTimeoutError(
+            f"gave up after {wait:.3g} s waiting for another process {LOCK_DOING.get(kind, 'using')} session "
+            f"{self.name!r} ({_holder_words(holder)})",
+            hint=f"it may be stopped (Ctrl-Z) or hung: resume it (`fg`, or `kill -CONT {pid}`) or end it; "
+            "LIVEAGENT_NETWORK_TIMEOUT sets how long a step waits",
+        )
 
     # -- reading and writing -----------------------------------------------------------------------------
     def exists(self) -> bool:

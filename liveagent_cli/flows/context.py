@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,15 @@ class Context:
     session_named: bool = False  # --session or LIVEAGENT_SESSION was given
     environ: Mapping[str, str] = field(default_factory=dict)  # the command's variables: LIVEAGENT_NETWORK_TIMEOUT
     _http: Any = None
+
+    def __post_init__(self) -> None:
+        """The store's lock waits take the step's budget, and say on stderr whom they wait for."""
+        from liveagent_cli.core.errors import ConfigError
+        from liveagent_cli.flows.deadline import give_up_seconds
+
+        with contextlib.suppress(ConfigError):  # a malformed budget is reported by the step that needs it
+            self.store.lock_wait = give_up_seconds(self.environ)
+        self.store.note = self.out.note
 
     def client(self, pod: str, api_version: str, state: SessionState | None = None) -> LiveAgentClient:
         """A client for `pod` carrying the stored key and affinity, over this Context's connection pool.
