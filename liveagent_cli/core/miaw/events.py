@@ -18,6 +18,8 @@ from typing import Any
 
 from liveagent_cli.core.errors import ApiError
 from liveagent_cli.core.events import ChatEvent, EventKind
+from liveagent_cli.core.miaw.state import MiawState
+from liveagent_cli.core.state import ChatPhase
 
 PING = "ping"
 # entryType -> the stream's event name (§3.2, §3.4)
@@ -296,3 +298,43 @@ def json_line(item: ConversationItem, event: ChatEvent) -> dict[str, Any]:
     if item.recovered:
         line["recovered"] = True
     return line
+
+
+# -- what an event changes in the stored session -------------------------------------------------------------
+def apply_event(state: MiawState, item: ConversationItem, event: ChatEvent) -> bool:
+    """Fold one printed item into the state: where the messaging session stands, the agent, the last menu,
+    and the stream position (the event id, the entry id and time), so a resume neither loses nor repeats it.
+
+    Returns whether the item ends the current messaging session (or says it could not be routed). A session
+    end printed after the end user already started the next session (a `send` after the agent ended) is
+    history: each session ends once, so with fewer ends seen than sessions started, it is an older one's.
+    """
+    if item.id is not None:
+        state.last_event_id = item.id
+    state.remember_entry(item.entry_id, item.timestamp)
+    kind = event.kind
+    if kind in (EventKind.ENDED, EventKind.FAILED):
+        closed = item.entry.get("entryType") == "CloseConversation"
+        history = not closed and state.sessions_ended_seen + 1 < state.sessions_started
+        if kind is EventKind.ENDED and not closed:
+            state.sessions_ended_seen += 1
+        if closed:
+            state.conversation_closed = True
+        if history:
+            return False
+        state.chat = ChatPhase.ENDED
+        state.ended_reason = event.reason
+        return True
+    if kind is EventKind.REQUESTED and state.chat in (ChatPhase.SESSION, ChatPhase.REQUESTED):
+        state.chat = ChatPhase.QUEUED
+    elif kind is EventKind.ESTABLISHED and state.chat != ChatPhase.ENDED:
+        state.chat = ChatPhase.ESTABLISHED
+        state.agent_name = event.agent or state.agent_name
+    elif kind is EventKind.MENU:
+        abstract = event.raw.get("abstractMessage")
+        message = abstract if isinstance(abstract, dict) else {}
+        options = choice_options(message)
+        state.menu_message_id = _str(message.get("id")) or item.entry_id
+        state.menu_options = [identifier for identifier, _ in options]
+        state.menu_items = [title for _, title in options]
+    return False

@@ -72,6 +72,7 @@ class MiawState:
     pending_messages: list[str] = field(default_factory=list)  # ids chosen, request not yet answered
     messages_sent: int = 0
     sessions_started: int = 1  # messaging sessions of the conversation: a new one after a 417 adds one
+    sessions_ended_seen: int = 0  # session ends printed: an end older than the latest session is history
     menu_message_id: str = ""  # the last ChoicesMessage: its id, options and their titles
     menu_options: list[str] = field(default_factory=list)
     menu_items: list[str] = field(default_factory=list)
