@@ -4,11 +4,22 @@ offers the other side as a switch: each setting is tested here, so a client can 
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
 from tests.sandbox.miaw.conftest import MakeSandbox, UserOn
-from tests.sandbox.miaw.helpers import MESSAGE, PING, EndUser, error_message, is_join, jwt_parts, wait_until
+from tests.sandbox.miaw.helpers import (
+    MESSAGE,
+    PING,
+    SSE_PATH,
+    EndUser,
+    SseStream,
+    error_message,
+    is_join,
+    jwt_parts,
+    wait_until,
+)
 
 
 def test_a_second_stream_refused_leaves_the_first_serving(make_sandbox: MakeSandbox, user_on: UserOn) -> None:
@@ -170,3 +181,23 @@ def test_agent_receipts_can_be_switched_off(make_sandbox: MakeSandbox, user_on: 
     user.round_trip(stream, "sentinel")
     assert not stream.events("CONVERSATION_DELIVERY_ACKNOWLEDGEMENT")
     assert not stream.events("CONVERSATION_READ_ACKNOWLEDGEMENT")
+
+
+def test_a_head_or_a_reader_gone_before_the_answer_leaves_no_phantom_stream(
+    make_sandbox: MakeSandbox, user_on: UserOn
+) -> None:
+    """With `second_stream="refuse"`, a stream that never really opened must not refuse the real one."""
+    sandbox = make_sandbox(second_stream="refuse")
+    user = user_on(sandbox)
+    user.login()
+    head = SseStream("127.0.0.1", sandbox.port, user.stream_headers(), method="HEAD")
+    user.streams.append(head)
+    head.open()
+    assert head.status == 200 and head.response_headers["content-type"].startswith("text/event-stream")
+    with socket.create_connection(("127.0.0.1", sandbox.port), timeout=5) as sock:
+        lines = "".join(f"{k}: {v}\r\n" for k, v in user.stream_headers().items())
+        sock.sendall(f"GET {SSE_PATH} HTTP/1.1\r\nHost: x\r\n{lines}\r\n".encode())
+    # ...closed at once, maybe before its answer started; the next stream is accepted either way.
+    stream = user.stream()
+    assert user.create().status_code == 201
+    stream.until(lambda e: is_join(e, user.conv()), what="the agent joining")
