@@ -66,6 +66,8 @@ UUID_ANY = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 _IDENTITY_ALGORITHMS = ("RS256", "RS512")
 ROLES = {"visitor": "EndUser", "agent": "Agent", "pod": "System", "timeout": "System", "reset": "System"}
 SYSTEM = wire.Sender("System", "conversation", "System", "", wire.SYSTEM_NAME)
+# what the control API's record calls each kind of end-user message
+NOTE_TYPES = {"message": "Message", "choice": "ChoicesResponse", "file": "File", "custom-event": "FormResponse"}
 
 AgentChatFactory = Callable[["Messaging", Conversation, MessagingSession], AgentChat]
 
@@ -380,7 +382,7 @@ class Messaging:
                 conversation.routing_attributes = dict(attributes)
                 conversation.visitor_name = _visitor_name(attributes) or conversation.visitor_name
             session = self.start_session(conversation)
-        conversation.note("visitor", event.kind.capitalize(), body, self.settings.events_limit)
+        conversation.note("visitor", NOTE_TYPES.get(event.kind, event.kind), body, self.settings.events_limit)
         client_ts = wall_ms()
         entry = self.publish(
             conversation,

@@ -2,8 +2,8 @@
 the two sides of the port between agents and an API.
 
 - `AgentChat` is what an agent may do to a chat (accept it, say something, offer a menu, end it...). Each
-  API implements it for its own chats (`liveagent/agentchat.py` for Live Agent) and turns each action into
-  the message its visitors receive.
+  API implements it for its own chats (`liveagent/agentchat.py` for Live Agent, `miaw/agentchat.py` for
+  Enhanced Chat's messaging sessions) and turns each action into the message its visitors receive.
 - `AgentBehaviour` is what an agent is told (the chat was requested, accepted, the visitor did something,
   the chat ended). The behaviours in `agents/` implement it, knowing nothing of HTTP nor of any API.
 - `Staffing` is who answers new chats (an `agents.AgentSpec`): how to make each chat's behaviour, and what
