@@ -143,6 +143,29 @@ RateLimits = Annotated[
         rich_help_panel=MIAW,
     ),
 ]
+EntryPayload = Annotated[
+    str,
+    typer.Option(
+        "--entry-payload",
+        help="entryPayload in the REST entries list: an object (as the sample app reads it) or a string "
+        "(as on the stream)",
+        metavar="object|string",
+        rich_help_panel=MIAW,
+    ),
+]
+PingData = Annotated[
+    str,
+    typer.Option(
+        "--ping-data",
+        help="the data of event:ping: 0 each time, or a counter",
+        metavar="zero|counter",
+        rich_help_panel=MIAW,
+    ),
+]
+OrgId18 = Annotated[
+    bool,
+    typer.Option("--org-id-18", help="accept the 18-character org id in X-Org-Id too", rich_help_panel=MIAW),
+]
 Replay = Annotated[
     bool | None,
     typer.Option(
@@ -233,11 +256,22 @@ def _miaw(
     rate_limits: bool,
     replay: bool | None,
     second_stream: str | None,
+    entry_payload: str = "object",
+    ping_data: str = "zero",
+    org_id_18: bool = False,
 ) -> dict[str, Any]:
     """Enhanced Chat's settings of `serve` and `exec`."""
-    if second_stream is not None and second_stream not in ("replace", "refuse"):
-        raise UsageError(f"--second-stream must be replace or refuse, not {second_stream!r}")
+    for option, value, choices in (
+        ("--second-stream", second_stream, ("replace", "refuse")),
+        ("--entry-payload", entry_payload, ("object", "string")),
+        ("--ping-data", ping_data, ("zero", "counter")),
+    ):
+        if value is not None and value not in choices:
+            raise UsageError(f"{option} must be {' or '.join(choices)}, not {value!r}")
     return {
+        "entry_payload": entry_payload,
+        "ping_data": ping_data,
+        "org_id_18": org_id_18,
         "token_ttl": token_ttl,
         "sse_ping": sse_ping,
         "org_id": org_id,
@@ -298,6 +332,9 @@ def serve_cmd(
     org_id: OrgId = None,
     deployment_name: DeploymentName = None,
     rate_limits: RateLimits = True,
+    entry_payload: EntryPayload = "object",
+    ping_data: PingData = "zero",
+    org_id_18: OrgId18 = False,
     quiet: Quiet = False,
     verbose: ServeVerbose = False,
     debug: Debug = False,
@@ -323,7 +360,18 @@ def serve_cmd(
             seed=seed,
             public_url=public_url,
             **_profile(strict, redeliver, duplicate_grace, breadcrumb_key),
-            **_miaw(token_ttl, sse_ping, org_id, deployment_name, rate_limits, replay, second_stream),
+            **_miaw(
+                token_ttl,
+                sse_ping,
+                org_id,
+                deployment_name,
+                rate_limits,
+                replay,
+                second_stream,
+                entry_payload,
+                ping_data,
+                org_id_18,
+            ),
         )
         _sandbox_log_level(debug)
 
@@ -383,6 +431,9 @@ def exec_cmd(
     org_id: OrgId = None,
     deployment_name: DeploymentName = None,
     rate_limits: RateLimits = True,
+    entry_payload: EntryPayload = "object",
+    ping_data: PingData = "zero",
+    org_id_18: OrgId18 = False,
     quiet: Quiet = False,
     verbose: ServeVerbose = False,
     debug: Debug = False,
@@ -418,7 +469,18 @@ def exec_cmd(
             seed=seed,
             public_url=public_url,
             **_profile(strict, redeliver, duplicate_grace, breadcrumb_key),
-            **_miaw(token_ttl, sse_ping, org_id, deployment_name, rate_limits, replay, second_stream),
+            **_miaw(
+                token_ttl,
+                sse_ping,
+                org_id,
+                deployment_name,
+                rate_limits,
+                replay,
+                second_stream,
+                entry_payload,
+                ping_data,
+                org_id_18,
+            ),
         )
         _sandbox_log_level(debug)
         tmp = None
