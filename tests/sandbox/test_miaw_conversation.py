@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -149,3 +150,21 @@ def test_what_the_end_user_sends_before_the_agent_joins_reaches_the_agent(
     sandbox.agent_action(user.conversation, "say", text="hi, I read you")
     assert stream.until("CONVERSATION_READ_ACKNOWLEDGEMENT").payload["entryType"] == "ReadAcknowledgement"
     assert stream.until("CONVERSATION_MESSAGE", role="Agent").text == "hi, I read you"
+
+
+def test_a_token_long_expired_is_still_said_to_be_expired(
+    make_sandbox: MakeSandbox, users: Callable[[Sandbox], EndUser]
+) -> None:
+    sandbox = make_sandbox(seed=12, token_ttl=0.5)
+    user = users(sandbox)
+    user.login()
+    wait_until(lambda: user.get("/conversation/list").status_code == 401, what="the token to expire")
+    exp = _claims(user.token)["exp"]
+    assert isinstance(exp, int)
+    wait_until(lambda: time.time() > exp, what="the token's exp to pass")
+    sandbox.reset()  # forgets every token it issued, as a sweep forgets the long expired: only its key remembers
+    answer = user.get("/conversation/list")
+    assert answer.status_code == 401 and answer.json()["message"] == "Jwt is expired"
+    forged = user.token[:-4] + ("AAAA" if not user.token.endswith("AAAA") else "BBBB")
+    user.token = forged
+    assert user.get("/conversation/list").json()["message"].startswith("Invalid JWT")
