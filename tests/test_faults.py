@@ -137,7 +137,8 @@ def test_sandbox_exec_with_faults_from_the_command_line(profile: list[str]) -> N
         "&& liveagent send hi && liveagent poll --until ChatMessage --json"
     )
     run = subprocess.run(
-        [LIVEAGENT, "sandbox", "exec", *profile, "--accept-after", "0", "--fault", "503:every=4", "--", "bash", "-c", script],
+        [LIVEAGENT, "sandbox", "exec", *profile, "--accept-after", "0", "--fault", "503:every=4", "--", "bash"]
+        + ["-c", script],
         capture_output=True,
         text=True,
         timeout=60,
