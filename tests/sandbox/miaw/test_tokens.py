@@ -227,7 +227,7 @@ def test_an_expired_token_gets_401_on_rest_and_the_open_stream_ends(make_sandbox
     assert "Jwt is expired" in stream.wire.decode(), "§3.5, §9.2: the stream's last words"
     response = user.status()
     assert response.status_code == 401
-    assert error_message(response)
+    assert "Jwt is expired" in error_message(response), "the same words as the stream's (§3.5, §2.5)"
     assert user.send("too late").status_code == 401
     assert user.continuation().status_code == 401, "continuation is not a refresh (§1.3)"
     # Reopening the stream: 401 with a Spring-style body (§2.5).
