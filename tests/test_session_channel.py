@@ -310,3 +310,15 @@ def test_a_poll_cut_off_by_its_timeout_is_waited_out_not_doubled(cli: Cli, sandb
     assert second.returncode == 0, err
     assert _texts(out.decode()) == ["hello"]
     assert all(r["status"] != 409 for r in sandbox.requests())
+
+
+@pytest.mark.parametrize("sandbox", [{"strict": True, "poll_hold": 5.0}], indirect=True)
+def test_a_send_does_not_resync_over_a_cut_off_poll_it_cannot_wait_out(cli: Cli, sandbox: Sandbox) -> None:
+    cli.established()
+    assert cli("poll", "--until", "ChatMessage", "--timeout", "1").code == 8  # abandons a held poll
+    sandbox.add_fault("503:times=1,path=ChatMessage")
+    run = cli("send", "hi", LIVEAGENT_NETWORK_TIMEOUT="3")  # less than the cut-off poll may still be held
+    assert run.code == 0, run.stderr
+    assert "ChasitorSessionData was not fetched; sending anyway" in run.stderr
+    assert sandbox.chats()[0]["transcript"] == ["hi"]
+    assert all(r["status"] != 409 for r in sandbox.requests()), "no second long poll"

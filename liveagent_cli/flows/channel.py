@@ -309,8 +309,13 @@ class Channel:
         if not state.resync_pending:
             return
         self.adopt(state)
-        if not self.wait_out_held_poll(state, deadline):
-            return  # await_resync's caller sends anyway once the budget is gone
+        left = deadline.remaining()
+        if not self.wait_out_held_poll(state, Deadline(None if left is None else left / 2)):  # half, as for a poller
+            self.ctx.out.warn(
+                "a cut-off long poll may still be held, so ChasitorSessionData was not fetched; sending anyway"
+            )
+            self.update(lambda s: setattr(s, "resync_pending", False))
+            return
         retries = Retries(deadline, self.ctx.out.note)
         while True:
             try:
