@@ -13,7 +13,7 @@
     │   └── RateLimitedError       exit 5  429: too many requests; `retry_after` when the server said
     ├── SessionGoneError           exit 6  no session, or it expired or ended (403)
     ├── NoAgentError               exit 7  ChatRequestFail, or no agent online
-    └── WaitTimeoutError           exit 8  --until / --timeout ran out
+    └── WaitTimeoutError           exit 8  --until / --timeout ran out, or a lock another process held
 
 Each error is one line of message and an optional hint; the CLI prints them and exits with `code`.
 """
@@ -52,7 +52,7 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.API: "API error: an unexpected HTTP status or a reply that is not what the API sends",
     ExitCode.NO_SESSION: "no session, or the session expired or ended (403)",
     ExitCode.NO_AGENT: "no agent: ChatRequestFail, or `availability` found none online",
-    ExitCode.TIMEOUT: "timed out waiting (`--until`, `--timeout`)",
+    ExitCode.TIMEOUT: "timed out waiting (`--until`, `--timeout`, or for another process using the session)",
     ExitCode.HANGUP: "the terminal hung up (SIGHUP), handled like Ctrl-C",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
     ExitCode.BROKEN_PIPE: "stdout was closed by its reader (`| head`): a quiet stop",
