@@ -16,7 +16,8 @@ both rules). This module is the facade the command layer and tests use; the sub-
     faults.py   which failure a request meets (rule selection only; the gateway applies it)
     gateway.py  the front door: faults, journal and wire log, then the API
     control/    the control API under /_sandbox/, and a small client of it (`remote`)
-    runtime.py  wiring: the server in a thread (`Sandbox`) or in the foreground (`serve_forever`)
+    runtime.py  wiring: the server in a thread or in the foreground (`serve_forever`)
+    python_api.py  `Sandbox`: the server in a thread, with the control API's operations as typed methods
     defaults.py, keys.py, jsonbody.py   the ids it advertises, keeping keys out of output, JSON in and out
     multipart.py  multipart/form-data bodies (both APIs' file uploads)
 """
@@ -26,20 +27,26 @@ from liveagent_cli.sandbox.agents.script import ScriptError
 from liveagent_cli.sandbox.control.remote import ControlClient, ControlError
 from liveagent_cli.sandbox.defaults import AGENT_USER_ID, BUTTON_ID, DEPLOYMENT_ID, DEPLOYMENT_NAME, ORG_ID
 from liveagent_cli.sandbox.faults import FaultSpecError, parse_fault
-from liveagent_cli.sandbox.runtime import Sandbox, SandboxConfig, serve_forever
+from liveagent_cli.sandbox.python_api import ChatLine, ChatRecord, InjectedFault, Sandbox, SandboxError, SandboxOptions
+from liveagent_cli.sandbox.runtime import SandboxConfig, serve_forever
 
 __all__ = [
     "AGENT_NAMES",
     "AGENT_USER_ID",
     "BUTTON_ID",
+    "ChatLine",
+    "ChatRecord",
     "ControlClient",
     "ControlError",
     "DEPLOYMENT_ID",
     "DEPLOYMENT_NAME",
     "FaultSpecError",
+    "InjectedFault",
     "ORG_ID",
     "Sandbox",
     "SandboxConfig",
+    "SandboxError",
+    "SandboxOptions",
     "ScriptError",
     "agent_spec",
     "parse_fault",

@@ -108,7 +108,14 @@ def conversation_view(conversation: Conversation, *, events: bool = True) -> dic
             {"from": note.sender, "type": note.type, "data": note.data, "at": note.at_ms} for note in conversation.notes
         ]
         lines += [
-            {"from": "server", "type": e.event_name, "data": e.payload, "at": e.transcripted, "id": e.identifier}
+            {
+                "from": "server",
+                "type": e.event_name,
+                "data": e.payload,
+                "at": e.transcripted,
+                "id": e.identifier,
+                "role": e.role,  # the sender's: EndUser, Agent, Chatbot, System, Router
+            }
             for e in conversation.entries
         ]
         lines.sort(key=lambda line: line["at"])
