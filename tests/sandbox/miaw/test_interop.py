@@ -5,6 +5,7 @@ the sample's cache-busting query on the stream, unknown fields, and many convers
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 from collections.abc import Iterator
@@ -161,6 +162,6 @@ def test_many_conversations_at_once_all_complete(shared_sandbox: Sandbox, user_o
         stream = one.start_chat()
         return [one.round_trip(stream, f"{one.org_id} {n}").text or "" for n in range(3)]
 
-    calls = [Background(lambda one=one: converse(one)) for one in users]
+    calls = [Background(functools.partial(converse, one)) for one in users]
     for one, call in zip(users, calls, strict=True):
         assert call.result(timeout=60) == [f"{one.org_id} {n}" for n in range(3)]
