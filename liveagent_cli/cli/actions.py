@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from liveagent_cli.cli.common import shown, visitor_command
+from liveagent_cli.cli.common import render, shown, visitor_command
 from liveagent_cli.cli.completion import on_off
 from liveagent_cli.core.errors import NoAgentError, UsageError
 from liveagent_cli.flows.context import Context
@@ -32,12 +32,11 @@ def typing_cmd(
     ],
 ) -> None:
     """Tell the agent the visitor is typing, or stopped (ChasitorTyping / ChasitorNotTyping)."""
-    from liveagent_cli.flows.signals import send_typing
+    from liveagent_cli.flows.api import pick
 
     if state not in ("on", "off"):
         raise UsageError(f"typing takes on or off, not {state!r}")
-    final = send_typing(ctx, state == "on")
-    _sent(ctx, "ChasitorTyping" if state == "on" else "ChasitorNotTyping", final.sequence)
+    render(ctx, pick(ctx).typing(ctx, state == "on"))
 
 
 @visitor_command(app, "sneak-peek")
@@ -49,8 +48,10 @@ def sneak_peek_cmd(
     ] = None,
 ) -> None:
     """Show the agent what the visitor is typing (ChasitorSneakPeek)."""
+    from liveagent_cli.flows.api import no_counterpart
     from liveagent_cli.flows.signals import sneak_peek
 
+    no_counterpart(ctx, "sneak-peek")
     final = sneak_peek(ctx, text, position)
     _sent(ctx, "ChasitorSneakPeek", final.sequence)
 
@@ -62,8 +63,10 @@ def event_cmd(
     data: Annotated[str, typer.Argument(help="the event data", metavar="DATA")],
 ) -> None:
     """Send a custom event to the agent (CustomEvent {type, data})."""
+    from liveagent_cli.flows.api import no_counterpart
     from liveagent_cli.flows.signals import custom_event
 
+    no_counterpart(ctx, "event")
     final = custom_event(ctx, kind, data)
     _sent(ctx, "CustomEvent", final.sequence, type=kind)
 
@@ -74,21 +77,9 @@ def choose_cmd(
     number: Annotated[int, typer.Argument(help="the menu item, counting from 1 as `poll` shows them", metavar="N")],
 ) -> None:
     """Answer the agent's last menu (RichMessage) with item N."""
-    from liveagent_cli.flows.menus import choose
+    from liveagent_cli.flows.api import pick
 
-    final, text = choose(ctx, number)
-    if ctx.out.json_mode:
-        ctx.out.data(
-            {
-                "sent": "RichMessage",
-                "session": ctx.store.name,
-                "sequence": final.sequence,
-                "choice": number,
-                "text": text,
-            }
-        )
-    else:
-        ctx.out.note(f"sent menu choice {number} ({text})")
+    render(ctx, pick(ctx).choose(ctx, number))
 
 
 @visitor_command(app, "breadcrumb")
@@ -97,8 +88,10 @@ def breadcrumb_cmd(
     url: Annotated[str, typer.Argument(help="the page the visitor is on", metavar="URL")],
 ) -> None:
     """Tell the pod which page the visitor is on (Visitor/Breadcrumb)."""
+    from liveagent_cli.flows.api import no_counterpart
     from liveagent_cli.flows.visitor_resources import breadcrumb
 
+    no_counterpart(ctx, "breadcrumb")
     breadcrumb(ctx, url)
     if ctx.out.json_mode:
         ctx.out.data({"sent": "Breadcrumb", "location": url})
@@ -113,15 +106,12 @@ def upload_cmd(
     any_type: Annotated[bool, typer.Option("--any-type", help="send a file of any type")] = False,
 ) -> None:
     """Answer the agent's file request: multipart upload to the pod's upload servlet."""
-    from liveagent_cli.flows.upload import plan_upload, upload
+    from liveagent_cli.flows.api import pick
 
-    plan = plan_upload(file.expanduser(), any_type=any_type)
-    with _progress(ctx, plan.path.name, plan.size) as advance:
-        upload(ctx, plan, advance)
-    if ctx.out.json_mode:
-        ctx.out.data({"uploaded": plan.path.name, "bytes": plan.size, "contentType": plan.content_type})
-    else:
-        ctx.out.note(f"uploaded {plan.path.name} ({plan.size} bytes); the pod confirms with FileTransfer Success")
+    path = file.expanduser()
+    size = path.stat().st_size if path.is_file() else 0
+    with _progress(ctx, path.name, size) as advance:
+        render(ctx, pick(ctx).upload(ctx, path, any_type=any_type, on_progress=advance))
 
 
 class _progress:
@@ -156,8 +146,10 @@ class _progress:
 @visitor_command(app, "reconnect")
 def reconnect_cmd(ctx: Context) -> None:
     """Recover a session the pod moved (after a 503): ReconnectSession, then ChasitorResyncState."""
+    from liveagent_cli.flows.api import no_counterpart
     from liveagent_cli.flows.steps import reconnect
 
+    no_counterpart(ctx, "reconnect")
     state = reconnect(ctx)
     if ctx.out.json_mode:
         ctx.out.data(
@@ -181,33 +173,21 @@ Ids = Annotated[
 @visitor_command(app, "availability")
 def availability_cmd(ctx: Context, ids: Ids = None) -> None:
     """Are agents online for the button(s)? Exit 0 when one is, 7 when none (Visitor/Availability)."""
-    from liveagent_cli.core.render import wait_phrase
-    from liveagent_cli.flows.visitor_resources import availability
+    from liveagent_cli.flows.api import pick
 
-    result = availability(ctx, ids or [])
+    result = pick(ctx).availability(ctx, ids or [])
     if ctx.out.json_mode:
-        ctx.out.data({"available": result.available, "results": result.results})
+        ctx.out.data(result.document)
     else:
-        for line in result.entries:
-            state = "available" if line.available else "unavailable"
-            ctx.out.text(f"{line.id}  {state}{wait_phrase(line.estimated_wait)}")
-    if not result.available:  # each id's line said it
-        raise shown(ctx.out, NoAgentError("no agent is online for " + ", ".join(line.id for line in result.entries)))
+        for line in result.lines:
+            ctx.out.text(line)
+    if not result.available:  # each line said it
+        raise shown(ctx.out, NoAgentError(result.refusal))
 
 
 @visitor_command(app, "visitor-settings")
 def visitor_settings_cmd(ctx: Context, ids: Ids = None) -> None:
     """The deployment's settings and buttons as the pod reports them (Visitor/Settings)."""
-    from liveagent_cli.flows.visitor_resources import visitor_settings
+    from liveagent_cli.flows.api import pick
 
-    settings = visitor_settings(ctx, ids or [])
-    if ctx.out.json_mode:
-        ctx.out.data(settings)
-        return
-    for key in ("pingRate", "contentServerUrl"):
-        if key in settings:
-            ctx.out.text(f"{key}  {settings[key]}")
-    for button in settings.get("buttons") or []:
-        if isinstance(button, dict):
-            state = "available" if button.get("isAvailable") is True else "unavailable"
-            ctx.out.text(f"button {button.get('id')}  {button.get('type', '')}  {state}")
+    render(ctx, pick(ctx).visitor_settings(ctx, ids or []))

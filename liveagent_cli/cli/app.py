@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "send": "visitor",
     "end": "visitor",
     "chat": "visitor",
+    "history": "visitor",
     "status": "status",
     "typing": "actions",
     "sneak-peek": "actions",

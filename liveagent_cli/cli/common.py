@@ -28,6 +28,7 @@ from liveagent_cli.core.redact import Redactor
 
 if TYPE_CHECKING:
     from liveagent_cli.flows.context import Context
+    from liveagent_cli.flows.verbs import Done
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,6 +61,33 @@ _COMMON: list[tuple[str, Any, Any]] = [
         "api_version",
         str | None,
         _opt("--api-version", help="X-LIVEAGENT-API-VERSION [env LIVEAGENT_API_VERSION]", metavar="N"),
+    ),
+    (
+        "api",
+        str | None,
+        _opt(
+            "--api",
+            help="liveagent or miaw (Enhanced Chat); default from the pod's host [env LIVEAGENT_API]",
+            metavar="API",
+        ),
+    ),
+    (
+        "deployment_name",
+        str | None,
+        _opt(
+            "--deployment-name",
+            help="Enhanced Chat deployment's API name [env LIVEAGENT_DEPLOYMENT_NAME]",
+            metavar="NAME",
+        ),
+    ),
+    (
+        "identity_token",
+        str | None,
+        _opt(
+            "--identity-token",
+            help="Enhanced Chat: a verified user's identity JWT file, - for stdin [env LIVEAGENT_IDENTITY_TOKEN]",
+            metavar="FILE",
+        ),
     ),
     (
         "profile",
@@ -114,7 +142,16 @@ def make_output(json_mode: bool, quiet: bool, show_secrets: bool, env: Environme
     )
 
 
-SETTING_FLAGS = ("pod", "org_id", "deployment_id", "button_id", "api_version")
+SETTING_FLAGS = (
+    "pod",
+    "org_id",
+    "deployment_id",
+    "button_id",
+    "api_version",
+    "api",
+    "deployment_name",
+    "identity_token",
+)
 
 
 def build_context(common: dict[str, Any], out: Output, env: Environment) -> Context:
@@ -281,3 +318,16 @@ def show_fields(ctx: Context, info: dict[str, Any]) -> None:
     for key, value in info.items():
         if value is not None and value != "":
             ctx.out.text(f"{key.ljust(width)}  {value}")
+
+
+def render(ctx: Context, done: Done) -> None:
+    """What a verb did (flows/api.py Done): its document under --json, else its fields or lines; its note."""
+    if ctx.out.json_mode:
+        ctx.out.data(done.document)
+    elif done.fields is not None:
+        show_fields(ctx, done.fields)
+    else:
+        for line in done.lines:
+            ctx.out.text(line)
+    if done.note and not (ctx.out.json_mode and done.quiet_in_json):
+        ctx.out.note(done.note)

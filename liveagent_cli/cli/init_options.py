@@ -100,3 +100,36 @@ def resolve_init(ctx: Context, raw: dict[str, Any]) -> dict[str, Any]:
         "do_fallback": bool(raw.get("fallback")),
         "button_overrides": [check_routing_target(t) for t in raw.get("button_override") or []],
     }
+
+
+def resolve_for(ctx: Context, api: str, raw: dict[str, Any]) -> Any:
+    """The `init` options for the session's API (flows/api.py InitOptions): Live Agent's ChasitorInit fields, or
+    Enhanced Chat's pre-chat values by field name (`--prechat NAME=VALUE`, `--prechat-hidden`, a file of them)."""
+    from liveagent_cli.flows.verbs import MIAW, InitOptions
+
+    if api != MIAW:
+        return InitOptions(resolve_init(ctx, raw))
+    from liveagent_cli.core import prechat as pc
+    from liveagent_cli.flows.miaw.prechat import read_values_file
+
+    for name in ("agent_id", "button_override", "transcript_field", "fallback"):
+        if raw.get(name):
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(
+                f"{flag} is for Live Agent", hint="Enhanced Chat routes by the deployment's routing config"
+            )
+    for name in ("user_agent", "screen_resolution"):
+        if raw.get(name):
+            ctx.out.warn(f"--{name.replace('_', '-')} is ignored: Enhanced Chat does not take it")
+    get = ctx.settings.value
+    values: dict[str, str] = {}
+    file = raw.get("prechat_file") or (Path(get("prechat_file")) if get("prechat_file") else None)
+    if file is not None:
+        values.update(read_values_file(Path(file).expanduser()))
+    pairs = pc.parse_pairs(raw.get("prechat") or []) + pc.parse_pairs(raw.get("prechat_hidden") or [], display=False)
+    values.update({d["label"]: d["value"] for d in pairs})
+    fields = {
+        "visitor_name": raw.get("visitor_name") or get("visitor_name"),
+        "language": raw.get("language") or get("language"),
+    }
+    return InitOptions(fields, values)

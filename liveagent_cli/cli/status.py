@@ -12,14 +12,15 @@ app = typer.Typer()
 
 @visitor_command(app, "status")
 def status_cmd(ctx: Context) -> None:
-    """Show the stored session: pod, ids, ack, next sequence, affinity, age (key hidden)."""
-    from liveagent_cli.flows.describe import describe_state
+    """Show the stored session: pod, ids, ack, next sequence, affinity, age (key hidden); for Enhanced Chat the
+    conversation, the last event id and when the token expires (the token hidden)."""
+    from liveagent_cli.flows.api import pick
 
-    state = ctx.store.load()
-    info = describe_state(state, ctx.store.name, show_secrets=not ctx.out.redactor.enabled)
+    done = pick(ctx).status(ctx, show_secrets=not ctx.out.redactor.enabled)
     if ctx.out.json_mode:
-        ctx.out.data(info)
+        ctx.out.data(done.document)
         return
+    info = dict(done.fields or done.document)
     sources = info.pop("sources", {})
     info.pop("age_seconds", None)
     for name, source in sources.items():  # say where each stored setting came from

@@ -8,7 +8,7 @@ from typing import IO, Annotated, Any
 
 import typer
 
-from liveagent_cli.cli.common import show_fields, shown, visitor_command
+from liveagent_cli.cli.common import render, shown, visitor_command
 from liveagent_cli.cli.environment import current
 from liveagent_cli.cli.init_options import resolve_init, with_init_options
 from liveagent_cli.core.errors import NoAgentError, UsageError
@@ -22,27 +22,51 @@ def session_cmd(
     ctx: Context,
     replace: Annotated[bool, typer.Option("--replace", help="replace a live session stored under this name")] = False,
 ) -> None:
-    """Open a Live Agent session and store it (GET System/SessionId)."""
-    from liveagent_cli.flows.describe import describe_state
-    from liveagent_cli.flows.steps import open_session
+    """Open a session and store it (Live Agent: GET System/SessionId; Enhanced Chat: an access token)."""
+    from liveagent_cli.flows.api import pick
 
-    state = open_session(ctx, replace=replace)
-    info = describe_state(state, ctx.store.name, show_secrets=not ctx.out.redactor.enabled)
-    keep = ("session", "pod", "id", "affinity", "client_poll_timeout", "key")
-    show_fields(ctx, {k: info[k] for k in keep if k in info})
-    ctx.out.note("next: `liveagent init` to ask for an agent")
+    render(ctx, pick(ctx, opening=True).open_session(ctx, replace=replace, identity=identity_token(ctx)))
+
+
+def identity_token(ctx: Context) -> Any:
+    """--identity-token / LIVEAGENT_IDENTITY_TOKEN: a file holding the JWT, `-` for stdin, or (the variable)
+    the JWT itself; registered as a secret at once, and stored only as where it came from."""
+    from liveagent_cli.flows.verbs import IdentityToken
+
+    value = ctx.settings.get("identity_token")
+    if not value:
+        return None
+    where = ctx.settings.blame("identity_token")
+    text = str(value).strip()
+    if text.count(".") == 2 and " " not in text and "/" not in text:
+        token, source = text, where
+    elif text == "-":
+        token, source = read_stdin_text(current().stdin).strip(), f"{where} - (stdin)"
+    else:
+        path = Path(text).expanduser()
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(
+                f"cannot read the identity token file {path}: {getattr(exc, 'strerror', None) or exc}",
+                hint="--identity-token takes a file holding the signed JWT, or - to read it from stdin",
+            ) from None
+        source = f"{where} {path}"
+    ctx.out.redactor.add(token)
+    if token.count(".") != 2:
+        raise UsageError(f"the identity token from {where} is not a JWT", hint="it must be header.claims.signature")
+    return IdentityToken(token, source)
 
 
 @visitor_command(app, "init")
 @with_init_options
 def init_cmd(ctx: Context, *, init: dict[str, Any]) -> None:
-    """Ask for a chat with an agent (POST Chasitor/ChasitorInit)."""
-    from liveagent_cli.flows.steps import init_chat
+    """Ask for a chat with an agent (Live Agent: ChasitorInit; Enhanced Chat: create the conversation)."""
+    from liveagent_cli.cli.init_options import resolve_for
+    from liveagent_cli.flows.api import pick
 
-    state = init_chat(ctx, resolve_init(ctx, init))
-    if ctx.out.json_mode:
-        ctx.out.data({"requested": True, "session": ctx.store.name, "sequence": state.sequence})
-    ctx.out.note("chat requested; next: `liveagent poll --until ChatEstablished`")
+    api = pick(ctx)
+    render(ctx, api.init(ctx, resolve_for(ctx, api.name, init)))
 
 
 @visitor_command(app, "poll")
@@ -55,42 +79,46 @@ def poll_cmd(
             "--until",
             metavar="TYPE[,TYPE]",
             help="poll until one of these arrives: a kind (established, message, ended, failed, ...) or a message "
-            "type (ChatEstablished, ChatMessage, ...)",
+            "type (ChatEstablished, CONVERSATION_MESSAGE, ...)",
         ),
     ] = None,
     timeout: Annotated[
         float | None, typer.Option("--timeout", metavar="SECONDS", help="give up after SECONDS (exit 8)", min=0.0)
     ] = None,
 ) -> None:
-    """Long-poll for messages (GET System/Messages) and print what arrived."""
-    from liveagent_cli.core.render import AgentName
-    from liveagent_cli.flows.poll import run_poll
+    """Print what arrives (Live Agent: a long poll of System/Messages; Enhanced Chat: the event stream)."""
+    from liveagent_cli.core.render import describe_event
+    from liveagent_cli.flows.api import pick
+    from liveagent_cli.flows.verbs import Shown
 
     wanted = [t.strip() for t in (until or "").split(",") if t.strip()]
     if until is not None and not wanted:
-        raise UsageError("--until needs at least one message type", hint="e.g. --until ChatEstablished")
-    check_until(wanted)
-    agent = AgentName()
+        raise UsageError("--until needs at least one message type", hint="e.g. --until established")
+    api = pick(ctx)
+    check_until(wanted, api.until_names())
+
+    def show(item: Shown) -> None:
+        if ctx.out.json_mode:
+            ctx.out.data(item.line)
+        else:
+            style, line = describe_event(item.event, item.agent)
+            ctx.out.text(line, style)
+
     try:
-        run_poll(
-            ctx,
-            lambda item, state: ctx.out.message(item, agent=agent.after(item, state.agent_name)),
-            follow=follow,
-            until=wanted,
-            timeout=timeout,
-        )
+        api.poll(ctx, show, follow=follow, until=wanted, timeout=timeout)
     except NoAgentError as exc:
         raise shown(ctx.out, exc) from None  # the pod's ChatRequestFail line said it
 
 
-def check_until(wanted: list[str]) -> None:
-    """Refuse a name that is neither an event kind nor a Live Agent message type: a typo would wait forever."""
+def check_until(wanted: list[str], types: list[str] | None = None) -> None:
+    """Refuse a name that is neither an event kind nor a message type of the API: a typo would wait forever."""
     import difflib
 
     from liveagent_cli.core.events import EventKind
     from liveagent_cli.core.messages import MessageType
 
-    kinds, types = [str(k) for k in EventKind], [str(t) for t in MessageType]
+    kinds = [str(k) for k in EventKind]
+    types = [str(t) for t in MessageType] if types is None else types
     for name in wanted:
         if name not in kinds and name not in types:
             near = difflib.get_close_matches(name, kinds + types, n=1)
@@ -116,16 +144,12 @@ def send_cmd(
     ctx: Context,
     text: Annotated[str, typer.Argument(help="the message; - reads it from stdin", show_default=False, metavar="TEXT")],
 ) -> None:
-    """Send a chat message (POST Chasitor/ChatMessage)."""
-    from liveagent_cli.flows.steps import send_text
+    """Send a chat message (Live Agent: Chasitor/ChatMessage; Enhanced Chat: …/conversation/{id}/message)."""
+    from liveagent_cli.flows.api import pick
 
     if text == "-":
         text = read_stdin_text(current().stdin)
-    state = send_text(ctx, text)
-    if ctx.out.json_mode:
-        ctx.out.data({"sent": True, "session": ctx.store.name, "sequence": state.sequence})
-    else:
-        ctx.out.note("sent ChatMessage")  # as event, typing and choose say what they sent
+    render(ctx, pick(ctx).send(ctx, text))
 
 
 @visitor_command(app, "end")
@@ -135,24 +159,35 @@ def end_cmd(
     local: Annotated[
         bool, typer.Option("--local", help="forget the session here without telling the pod (a pod gone for good)")
     ] = False,
+    keep_conversation: Annotated[
+        bool,
+        typer.Option(
+            "--keep-conversation", help="Enhanced Chat: end the messaging session only, keep the conversation"
+        ),
+    ] = False,
 ) -> None:
-    """End the chat (POST Chasitor/ChatEnd; before init, DELETE the session) and forget the session."""
-    from liveagent_cli.flows.steps import end_chat
+    """End the chat and forget the session (Live Agent: ChatEnd, before init DELETE the session; Enhanced Chat:
+    DELETE the conversation, or with --keep-conversation its messaging session)."""
+    from liveagent_cli.flows.api import pick
 
-    if not reason.strip():
-        raise UsageError("--reason is empty", hint="the pod expects a reason such as client")
-    state, was_open = end_chat(ctx, reason, local=local)
-    if local:
+    render(ctx, pick(ctx).end(ctx, reason=reason, local=local, keep_conversation=keep_conversation))
+
+
+@visitor_command(app, "history")
+def history_cmd(
+    ctx: Context,
+    limit: Annotated[int | None, typer.Option("--limit", metavar="N", help="only the newest N entries", min=1)] = None,
+) -> None:
+    """Print the conversation so far (Enhanced Chat: …/conversation/{id}/entries, paged)."""
+    from liveagent_cli.core.render import describe_event
+    from liveagent_cli.flows.api import pick
+
+    for item in pick(ctx).history(ctx, limit=limit):
         if ctx.out.json_mode:
-            ctx.out.data({"ended": False, "local": True, "session": ctx.store.name, "was_open": was_open})
+            ctx.out.data(item.line)
         else:
-            ctx.out.note("session forgotten here; the pod was not told (a chat still open there times out)")
-    elif ctx.out.json_mode:
-        ctx.out.data({"ended": True, "session": ctx.store.name, "was_open": was_open, "reason": reason})
-    elif was_open:
-        ctx.out.note("chat ended; session forgotten")
-    else:
-        ctx.out.note("the chat had already ended; session forgotten")
+            style, line = describe_event(item.event, item.agent)
+            ctx.out.text(line, style)
 
 
 @visitor_command(app, "chat")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from liveagent_cli.core.errors import ConfigError
@@ -96,3 +97,37 @@ def routing_attributes(stored_form: str, values: dict[str, str], visitor_name: s
                 + (" (or --visitor-name NAME)" if field.name == FIRST_NAME else ""),
             )
     return chosen
+
+
+def read_values_file(path: Path) -> dict[str, str]:
+    """`--prechat-file` for Enhanced Chat: TOML or JSON, a table of field name -> value (or the same under
+    `routingAttributes`); values are strings, numbers or booleans, sent as text."""
+    import tomllib
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read pre-chat file {path}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(
+            f"pre-chat file {path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}"
+        ) from None
+    if isinstance(data, dict) and isinstance(data.get("routingAttributes"), dict):
+        data = data["routingAttributes"]
+    if not isinstance(data, dict):
+        raise ConfigError(f"pre-chat file {path} must hold a table of field names and values")
+    values: dict[str, str] = {}
+    for name, value in data.items():
+        if isinstance(value, bool):
+            values[name] = "true" if value else "false"
+        elif isinstance(value, (str, int, float)):
+            values[name] = str(value)
+        else:
+            raise ConfigError(
+                f"pre-chat file {path}: {name} must be a text, number or true/false, not {type(value).__name__}",
+                hint="Enhanced Chat takes one value per pre-chat field, keyed by the field's name",
+            )
+    return values

@@ -1,0 +1,104 @@
+"""The verbs every chat API implements (`ChatApi`) and what they hand back to the command layer.
+
+`liveagent` drives two APIs with the same commands: legacy Live Agent (flows/liveagent_api.py over the
+flows it always had) and Enhanced Chat (flows/miaw/). Each is a sibling behind `ChatApi`; flows/api.py
+picks one for a step, and the command layer renders what it returns (`Done` documents, `Shown` lines), so
+no flow branches on the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from liveagent_cli.core.events import ChatEvent
+from liveagent_cli.flows.context import Context
+
+LIVEAGENT, MIAW = "liveagent", "miaw"
+API_WORDS = {LIVEAGENT: "Live Agent", MIAW: "Enhanced Chat"}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One thing that arrived, ready to print: `line` is its --json line (the API's own fields plus the
+    contract's `kind`, and `text`/`sender` on messages), `event` its meaning for the human line, `agent` who
+    the agent is at that point (for typing, menu and file lines that name nobody)."""
+
+    line: dict[str, Any]
+    event: ChatEvent
+    agent: str = "agent"
+
+
+OnShown = Callable[[Shown], None]
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a step did: the --json document, or for people `fields` (key/value lines) or `lines`; `note` goes
+    to stderr, in --json mode too unless `quiet_in_json`."""
+
+    document: dict[str, Any]
+    note: str = ""
+    lines: tuple[str, ...] = ()
+    fields: dict[str, Any] | None = None
+    quiet_in_json: bool = False
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What a poll run saw (sets, so a follower's memory stays flat)."""
+
+    types: set[str] = field(default_factory=set)
+    kinds: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Available:
+    """An availability answer: whether someone can take a chat now, the document, the human lines and, when
+    nobody can, the error's words."""
+
+    available: bool
+    document: dict[str, Any]
+    lines: tuple[str, ...]
+    refusal: str = ""
+
+
+@dataclass(frozen=True)
+class InitOptions:
+    """What `init` (and `chat`) were given: the Live Agent fields resolve_init builds, and the pre-chat values
+    as NAME=VALUE pairs for Enhanced Chat's form."""
+
+    fields: dict[str, Any]
+    prechat_values: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IdentityToken:
+    """A verified user's identity JWT and where it came from (the source is stored, never the token)."""
+
+    token: str
+    source: str
+
+
+class ChatApi(Protocol):
+    """The verbs of the contract's command table, each a step that reads the state, talks, writes the state."""
+
+    name: str
+
+    def open_session(self, ctx: Context, *, replace: bool, identity: IdentityToken | None) -> Done: ...
+    def init(self, ctx: Context, options: InitOptions) -> Done: ...
+    def poll(
+        self, ctx: Context, on_shown: OnShown, *, follow: bool, until: Iterable[str], timeout: float | None
+    ) -> PollOutcome: ...
+    def send(self, ctx: Context, text: str) -> Done: ...
+    def end(self, ctx: Context, *, reason: str, local: bool, keep_conversation: bool) -> Done: ...
+    def typing(self, ctx: Context, on: bool) -> Done: ...
+    def choose(self, ctx: Context, number: int) -> Done: ...
+    def upload(self, ctx: Context, path: Path, *, any_type: bool, on_progress: Any) -> Done: ...
+    def history(self, ctx: Context, *, limit: int | None) -> list[Shown]: ...
+    def availability(self, ctx: Context, ids: list[str]) -> Available: ...
+    def visitor_settings(self, ctx: Context, ids: list[str]) -> Done: ...
+    def status(self, ctx: Context, *, show_secrets: bool) -> Done: ...
+    def until_names(self) -> list[str]: ...
