@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import requests
 
 from liveagent_cli.sandbox import BUTTON_ID, Sandbox
 from tests.conftest import Cli
@@ -36,13 +37,18 @@ def test_typing_sneak_peek_and_custom_event(cli: Cli, sandbox: Sandbox) -> None:
     assert cli("typing", "maybe").code == 2
 
 
-def test_breadcrumb_with_and_without_a_session(cli: Cli, sandbox: Sandbox) -> None:
+def test_breadcrumb_with_and_without_a_session_never_carries_the_key(cli: Cli, sandbox: Sandbox) -> None:
     assert cli("breadcrumb", "https://example.com/pricing").code == 0
     bare = sandbox.requests()[-1]
     assert bare["path"].endswith("/Visitor/Breadcrumb") and "x-liveagent-affinity" not in bare["headers"]
     cli.established()
     assert cli("breadcrumb", "https://example.com/checkout").code == 0
-    assert _last(sandbox, "Breadcrumb") == {"location": "https://example.com/checkout"}
+    sent = sandbox.requests()[-1]
+    assert sent["path"].endswith("/Visitor/Breadcrumb")
+    assert "x-liveagent-session-key" not in sent["headers"] and "x-liveagent-affinity" not in sent["headers"]
+    control = sandbox.url.split("/chat/rest/")[0] + "/_sandbox/breadcrumbs"
+    recorded = requests.get(control, timeout=5).json()["breadcrumbs"]
+    assert [b["location"] for b in recorded] == ["https://example.com/pricing", "https://example.com/checkout"]
 
 
 def test_menus_are_answered_by_number(cli: Cli, sandbox: Sandbox) -> None:

@@ -216,7 +216,7 @@ class LiveAgentClient:
         self._request("POST", "Chasitor/RichMessage", body=body, sequence=sequence, read_timeout=timeout)
 
     def breadcrumb(self, location: str, timeout: float = POST_TIMEOUT) -> None:
-        """POST Visitor/Breadcrumb; the key goes along when there is one, so the pod can tie it to the chat.
+        """POST Visitor/Breadcrumb, with the API version alone (never the session key: a Visitor resource).
 
         A pod answers a recorded breadcrumb with a short non-JSON body; a JSON answer may be SwitchServer,
         which records nothing and is an error like Availability's.
@@ -225,7 +225,7 @@ class LiveAgentClient:
             "POST",
             "Visitor/Breadcrumb",
             body={"location": location},
-            key=bool(self.key),
+            key=False,
             visitor=True,
             read_timeout=timeout,
         )

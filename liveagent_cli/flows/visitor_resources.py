@@ -1,9 +1,10 @@
 """The Visitor resources: breadcrumbs, availability and the deployment's settings.
 
-They need no chat: Availability and Settings go out as bare visitor calls, a breadcrumb carries the stored
-session's key when there is one. All three are retried like SessionId when the network fails them: the GETs
-change nothing, and a breadcrumb only records where the visitor is, so a repeat (after an answer that was
-lost) records the same page again and nothing a chat shows depends on it.
+They need no chat, and go out as bare visitor calls carrying the API version alone (the reference's rule
+for the Visitor resources): a breadcrumb never carries the session key, one place fewer for the secret to
+travel; with a stored session it goes to that session's pod. All three are retried like SessionId when the
+network fails them: the GETs change nothing, and a breadcrumb only records where the visitor is, so a repeat
+(after an answer that was lost) records the same page again and nothing a chat shows depends on it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any, TypeVar
 from liveagent_cli.core.errors import UsageError
 from liveagent_cli.core.messages import AvailabilityResult
 from liveagent_cli.core.settings import check_agent_id, check_id
-from liveagent_cli.flows.channel import Channel
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.deadline import Deadline, give_up_seconds
 from liveagent_cli.flows.retry import retrying
@@ -23,11 +23,12 @@ T = TypeVar("T")
 
 
 def breadcrumb(ctx: Context, location: str) -> None:
-    """Visitor/Breadcrumb: with the stored session's key when there is one, else as a bare visitor call."""
+    """Visitor/Breadcrumb, as a bare visitor call: to the stored session's pod when there is one."""
     if not location.strip():
         raise UsageError("the URL is empty", hint="liveagent breadcrumb https://example.com/pricing")
     if ctx.store.exists():
-        client = Channel(ctx).client
+        state = ctx.store.load()
+        client = ctx.client(state.pod, state.api_version)
     else:
         client = ctx.client(*ctx.settings.endpoint())
     _retrying(ctx, lambda timeout: client.breadcrumb(location, timeout=timeout))
