@@ -1,9 +1,15 @@
 """JSON Web Tokens as Enhanced Chat's server mints them (RS256), and the identity tokens customers sign.
 
-Why RSA in pure Python: the reference (miaw-api.md 1.3) shows RS256 access tokens with a `kid` and a
-`jwks_uri`, and the sandbox adds no dependency for it. Signing is one modular exponentiation; making the
-key (two 1024-bit primes) takes about half a second, so a sandbox makes its key on the first token it mints,
-off the event loop, and a seeded sandbox reuses the key of its seed (the same seed gives the same key).
+The reference (miaw-api.md 1.3) shows RS256 access tokens with a `kid` and a `jwks_uri`. The RSA itself
+(key generation, PKCS#1 v1.5 signing and verifying) is the `cryptography` package's, imported on the first
+key a sandbox makes, so `sandbox serve` start-up, the legacy API and `import liveagent_cli.sandbox` never load
+it (README "Dependencies"). Making a 2048-bit key takes tens of milliseconds; a sandbox still makes it off the
+event loop, on its first token.
+
+Seeds: OpenSSL draws its primes from the system's randomness, so a key cannot be derived from a seed. A
+seeded sandbox instead reuses the one key made for its seed in this process (memoised): two sandboxes of one
+seed share a key and a `kid`, sandboxes of different seeds never do, and a test suite makes one key per seed.
+Across processes the same seed gives a new key (tokens were never byte-reproducible: they carry `iat`).
 
 Clients must treat tokens as opaque (they react to 401, none checks a signature), but a client that reads
 `exp` from the payload, or fetches the JWKS to verify, finds what it would on a real server.
@@ -15,15 +21,14 @@ import base64
 import functools
 import hashlib
 import json
-import random
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 _KEY_BITS = 2048
 _E = 65537
-_MR_ROUNDS = 8
-# DER prefix of a SHA-256 DigestInfo (RFC 8017 9.2): what PKCS#1 v1.5 signs
-_SHA256_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
 
 
 def b64url(data: bytes) -> str:
@@ -37,115 +42,64 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _small_primes(limit: int) -> list[int]:
-    sieve = bytearray([1]) * limit
-    sieve[0:2] = b"\0\0"
-    for i in range(2, int(limit**0.5) + 1):
-        if sieve[i]:
-            sieve[i * i :: i] = bytearray(len(sieve[i * i :: i]))
-    return [i for i in range(3, limit) if sieve[i]]
-
-
-_SMALL_PRIMES = _small_primes(4000)
-
-
-def _probably_prime(n: int, rng: random.Random) -> bool:
-    for p in _SMALL_PRIMES:
-        if n % p == 0:
-            return n == p
-    d, s = n - 1, 0
-    while not d & 1:
-        d >>= 1
-        s += 1
-    for _ in range(_MR_ROUNDS):
-        x = pow(rng.randrange(2, n - 2), d, n)
-        if x in (1, n - 1):
-            continue
-        for _ in range(s - 1):
-            x = pow(x, 2, n)
-            if x == n - 1:
-                break
-        else:
-            return False
-    return True
-
-
-def _prime(bits: int, rng: random.Random) -> int:
-    while True:
-        candidate = rng.getrandbits(bits) | (3 << (bits - 2)) | 1  # top two bits set: n has all its bits
-        if (candidate - 1) % _E and _probably_prime(candidate, rng):
-            return candidate
-
-
 @dataclass(frozen=True)
 class SigningKey:
-    """An RSA key pair and its key id (`kid`); signing uses the CRT (two half-size exponentiations, ~4x faster)."""
+    """An RSA key pair (the `cryptography` package's) and its key id (`kid`)."""
 
     kid: str
-    n: int
-    d: int
-    p: int
-    q: int
-
-    @functools.cached_property
-    def _crt(self) -> tuple[int, int, int]:
-        return self.d % (self.p - 1), self.d % (self.q - 1), pow(self.q, -1, self.p)
-
-    @property
-    def size(self) -> int:
-        return (self.n.bit_length() + 7) // 8
+    private: RSAPrivateKey
 
     def sign(self, message: bytes) -> bytes:
         """RSASSA-PKCS1-v1_5 with SHA-256 (JWS `RS256`)."""
-        digest = _SHA256_PREFIX + hashlib.sha256(message).digest()
-        padded = b"\x00\x01" + b"\xff" * (self.size - len(digest) - 3) + b"\x00" + digest
-        m = int.from_bytes(padded, "big")
-        dp, dq, q_inv = self._crt
-        m1, m2 = pow(m, dp, self.p), pow(m, dq, self.q)
-        signature = m2 + self.q * ((q_inv * (m1 - m2)) % self.p)
-        return signature.to_bytes(self.size, "big")
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        return self.private.sign(message, padding.PKCS1v15(), hashes.SHA256())
 
     def verify(self, message: bytes, signature: bytes) -> bool:
-        if len(signature) != self.size:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        try:
+            self.private.public_key().verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
             return False
-        digest = _SHA256_PREFIX + hashlib.sha256(message).digest()
-        padded = b"\x00\x01" + b"\xff" * (self.size - len(digest) - 3) + b"\x00" + digest
-        return pow(int.from_bytes(signature, "big"), _E, self.n).to_bytes(self.size, "big") == padded
+        return True
 
     def jwk(self) -> dict[str, str]:
         """The public half, as a JWKS lists it."""
-        n = self.n.to_bytes(self.size, "big")
         return {
             "kty": "RSA",
             "kid": self.kid,
             "use": "sig",
             "alg": "RS256",
-            "n": b64url(n),
+            "n": b64url(_modulus(self.private)),
             "e": b64url(b"\x01\x00\x01"),
         }
 
 
+def _modulus(private: RSAPrivateKey) -> bytes:
+    return private.public_key().public_numbers().n.to_bytes(_KEY_BITS // 8, "big")
+
+
 def make_key(seed: int | None) -> SigningKey:
-    """A fresh 2048-bit key; the same one for the same seed (memoised: making one takes ~0.5 s)."""
+    """A fresh 2048-bit key; for a seed, the one this process made for it (see the module docstring)."""
     if seed is None:
-        return _make_key(random.SystemRandom())
+        return _make_key()
     return _seeded_key(seed)
 
 
 @functools.lru_cache(maxsize=8)
 def _seeded_key(seed: int) -> SigningKey:
-    return _make_key(random.Random(f"miaw-key-{seed}"))
+    return _make_key()
 
 
-def _make_key(rng: random.Random) -> SigningKey:
-    while True:
-        p, q = _prime(_KEY_BITS // 2, rng), _prime(_KEY_BITS // 2, rng)
-        if p != q:
-            break
-    n = p * q
-    d = pow(_E, -1, (p - 1) * (q - 1))
-    kid = hashlib.sha256(n.to_bytes(_KEY_BITS // 8, "big")).hexdigest()[:16]
-    return SigningKey(kid, n, d, p, q)
+def _make_key() -> SigningKey:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=_E, key_size=_KEY_BITS)
+    return SigningKey(hashlib.sha256(_modulus(private)).hexdigest()[:16], private)
 
 
 def encode(claims: dict[str, Any], key: SigningKey) -> str:

@@ -130,7 +130,8 @@ class Messaging:
     # ---- tokens ------------------------------------------------------------------------------------------
 
     async def signing_key(self) -> SigningKey:
-        """The sandbox's RSA key, made on first use off the event loop (it takes about half a second)."""
+        """The sandbox's RSA key, made on first use off the event loop (tens of milliseconds, and the first
+        use imports `cryptography`)."""
         if self._key is not None:
             return self._key
         if self._key_ready is None:

@@ -24,7 +24,7 @@ KEY_SEED = 20261201
 @pytest.fixture
 def make_sandbox(make_sandbox: MakeSandbox) -> MakeSandbox:
     """The parent's `make_sandbox` with a fixed `seed` unless one is given: the sandbox's RSA key for that seed
-    is made once per process (about half a second each), not once per test."""
+    is made once per process, not once per test."""
 
     def make(**overrides: Any) -> Sandbox:
         overrides.setdefault("seed", KEY_SEED)
