@@ -271,12 +271,17 @@ def test_a_platform_without_fcntl_is_refused_in_one_line(tmp_path: Path) -> None
     import subprocess
     import sys
 
-    script = "import sys; sys.modules['fcntl'] = None\nfrom liveagent_cli.cli.app import run\nsys.exit(run(sys.argv[1:]))"
+    script = (
+        "import sys; sys.modules['fcntl'] = None\n"
+        "from liveagent_cli.cli.app import run\n"
+        "sys.exit(run(sys.argv[1:]))"
+    )
     for argv in (["status"], ["send", "hi"], ["session", "--pod", "http://127.0.0.1:9"]):
         proc = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, timeout=60)
         assert proc.returncode == 3, (argv, proc.stderr)
         assert proc.stderr.splitlines() == [
-            "error: liveagent runs on POSIX systems (Linux, macOS): this Python has no fcntl module for its state locks",
+            "error: liveagent runs on POSIX systems (Linux, macOS):"
+            " this Python has no fcntl module for its state locks",
             "hint: on Windows, run it under WSL",
         ]
     version = subprocess.run([sys.executable, "-c", script, "--version"], capture_output=True, text=True, timeout=60)
