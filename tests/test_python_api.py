@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -223,3 +227,32 @@ def test_waiting_for_a_chat_that_never_comes_says_what_there_was(pod: Sandbox) -
     visitor(pod)
     with pytest.raises(TimeoutError, match="queued"):
         pod.wait_for_chat(lambda chat: chat.state == "ended", timeout=0.1)
+
+
+def test_the_python_api_loads_neither_typer_rich_nor_prompt_toolkit() -> None:
+    code = """
+import sys
+import liveagent_cli
+assert [m for m in sys.modules if m.startswith("liveagent_cli.")] == [], "the names are imported on first use"
+with liveagent_cli.Sandbox(accept_after=0) as sandbox:
+    for api in ("liveagent", "miaw"):
+        with liveagent_cli.VisitorChat.to_sandbox(sandbox, api=api) as chat:
+            chat.wait_for("established")
+            assert chat.send_and_wait("hi").text == "hi"
+    names = [getattr(liveagent_cli, name) for name in liveagent_cli.__all__]
+print(sorted({m.split(".")[0] for m in sys.modules} & {"typer", "click", "rich", "prompt_toolkit", "pygments"}))
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
+def test_the_lazy_names_and_their_stub_agree() -> None:
+    import liveagent_cli
+
+    stub = (Path(liveagent_cli.__file__).parent / "__init__.pyi").read_text()
+    assert set(re.findall(r" import (\w+) as \1$", stub, re.M)) == set(liveagent_cli._EXPORTS)
+    assert set(liveagent_cli.__all__) == {"__version__", *liveagent_cli._EXPORTS} <= set(dir(liveagent_cli))
+    assert liveagent_cli.Sandbox is Sandbox
+    with pytest.raises(AttributeError, match="no attribute 'Sandbx'"):
+        liveagent_cli.Sandbx  # type: ignore[attr-defined]  # noqa: B018
