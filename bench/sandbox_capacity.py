@@ -10,9 +10,10 @@ ChasitorInit, polls until ChatEstablished, then sends one ChatMessage a second f
 to the moment the echo arrives on its poll. After the last send it waits up to `--grace` seconds for the
 echoes still on their way; what has not arrived by then counts as lost.
 
-Reported per level: chats, messages sent / echoed / lost, throughput, p50 / p99 / max round trip, and the
-sandbox's peak resident memory (VmHWM from /proc). Printed as a markdown table and written to
-bench/results.md. Everything runs on loopback; every loop is bounded in count and in time.
+Reported per level: chats, messages sent / echoed / lost, throughput, p50 / p99 / max round trip, the
+sandbox's CPU over the window (share of one core) and its peak resident memory (VmHWM from /proc). Printed
+as a markdown table and written to bench/results.md. Everything runs on loopback; every loop is bounded in
+count and in time.
 
     python bench/sandbox_capacity.py [--levels 100,500,1000] [--duration 20] [--grace 5]
 """
@@ -21,91 +22,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import platform
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from loadgen import (
+    CONNECT_CONCURRENCY,
+    connect,
+    cpu_seconds,
+    peak_rss_mib,
+    percentile,
+    quiet_collector,
+    raise_file_limit,
+    start_sandbox,
+    stop_sandbox,
+)
+
 RESULTS = Path(__file__).resolve().parent / "results.md"
 API_VERSION = "49"
-STARTUP_TIMEOUT = 30.0
-REQUEST_TIMEOUT = 40.0  # a held poll lasts at most --poll-hold (30 s)
-CONNECT_CONCURRENCY = 100
-
-
-class HTTPConnection(asyncio.Protocol):
-    """One keep-alive HTTP/1.1 connection, one request at a time; parses just what the sandbox sends."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
-        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
-        self.closed = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        self._try_complete()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(ConnectionError("connection closed by the sandbox"))
-
-    def _try_complete(self) -> None:
-        if self.waiter is None or self.waiter.done():
-            return
-        end = self.buffer.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        head = bytes(self.buffer[:end]).decode("latin-1")
-        status = int(head.split(" ", 2)[1])
-        length = 0
-        for line in head.split("\r\n")[1:]:
-            name, _, value = line.partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-        if len(self.buffer) < end + 4 + length:
-            return
-        body = bytes(self.buffer[end + 4 : end + 4 + length])
-        del self.buffer[: end + 4 + length]
-        self.waiter.set_result((status, body))
-
-    async def request(
-        self, method: str, target: str, headers: dict[str, str], body: bytes = b"", timeout: float = REQUEST_TIMEOUT
-    ) -> tuple[int, bytes]:
-        if self.closed or self.transport is None:
-            raise ConnectionError("connection is closed")
-        lines = [f"{method} {target} HTTP/1.1", "Host: bench"]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        if body or method == "POST":
-            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
-        self.waiter = asyncio.get_running_loop().create_future()
-        self.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-        self._try_complete()
-        async with asyncio.timeout(timeout):
-            return await self.waiter
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-
-async def connect(host: str, port: int) -> HTTPConnection:
-    _, protocol = await asyncio.get_running_loop().create_connection(HTTPConnection, host, port)
-    return protocol
 
 
 @dataclass
@@ -202,7 +142,8 @@ class Chat:
             await asyncio.sleep(max(0.0, start + i + 1 - time.monotonic()))
 
 
-async def run_level(pod_url: str, chats: int, duration: float, grace: float) -> tuple[Stats, float]:
+async def run_level(pod_url: str, pid: int, chats: int, duration: float, grace: float) -> tuple[Stats, float, float]:
+    """The level's stats, its seconds of sending, and the sandbox's CPU over the window (% of one core)."""
     parts = urlsplit(pod_url)
     host, port, base = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
     stats = Stats()
@@ -219,11 +160,7 @@ async def run_level(pod_url: str, chats: int, duration: float, grace: float) -> 
                 return False
 
     opened = await asyncio.gather(*(open_one(c) for c in everyone))
-    # The generator's own collector pauses would show up as round trips: keep them out of the measurement,
-    # as `sandbox serve` does for itself.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(5000, 20, 100)
+    quiet_collector()
     live = [c for c, ok in zip(everyone, opened, strict=True) if ok]
     horizon = time.monotonic() + 30 + duration + grace + 35
     pollers = [asyncio.create_task(c.poll_loop(horizon)) for c in live]
@@ -234,12 +171,14 @@ async def run_level(pod_url: str, chats: int, duration: float, grace: float) -> 
         stats.setup_failures += sum(not c.established.is_set() for c in live)
     live = [c for c in live if c.established.is_set()]
     began = time.monotonic() + 0.2
+    cpu_at_start = cpu_seconds(pid)
     senders = [asyncio.create_task(c.send_loop(began + i / max(1, len(live)), duration)) for i, c in enumerate(live)]
     await asyncio.gather(*senders)
     sending_time = time.monotonic() - began
     wait_until = time.monotonic() + grace
     while time.monotonic() < wait_until and any(c.outstanding for c in live):
         await asyncio.sleep(0.05)  # the load generator's own bounded wait; the sandbox never sleeps-polls
+    cpu_percent = (cpu_seconds(pid) - cpu_at_start) / (time.monotonic() - began) * 100
     for chat in live:
         chat.ended = True
     for task in pollers:
@@ -249,63 +188,7 @@ async def run_level(pod_url: str, chats: int, duration: float, grace: float) -> 
         for conn in (getattr(chat, "posts", None), getattr(chat, "polls", None)):
             if conn is not None:
                 conn.close()
-    return stats, sending_time
-
-
-def start_sandbox() -> tuple[subprocess.Popen[str], str]:
-    command = [
-        sys.executable,
-        "-m",
-        "liveagent_cli",
-        "sandbox",
-        "serve",
-        "--port",
-        "0",
-        "--poll-hold",
-        "30",
-        "--accept-after",
-        "0",
-        "--quiet",
-    ]
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    os.set_blocking(proc.stdout.fileno(), False)
-    line = ""
-    while time.monotonic() < deadline and "\n" not in line:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the sandbox exited: {proc.stderr.read() if proc.stderr else ''}")
-        chunk = proc.stdout.readline()
-        line += chunk or ""
-        if not chunk:
-            time.sleep(0.02)
-    if "\n" not in line:
-        proc.kill()
-        raise RuntimeError("the sandbox did not print its URL in time")
-    return proc, line.strip()
-
-
-def peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def stop_sandbox(proc: subprocess.Popen[str]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+    return stats, sending_time, cpu_percent
 
 
 def main() -> int:
@@ -317,11 +200,12 @@ def main() -> int:
     levels = [int(x) for x in args.levels.split(",") if x.strip()]
     if any(n < 1 or n > 5000 for n in levels) or not 1 <= args.duration <= 600 or not 0 <= args.grace <= 60:
         parser.error("levels 1-5000, duration 1-600 s, grace 0-60 s")
+    raise_file_limit()
     rows = []
     for chats in levels:
-        proc, pod_url = start_sandbox()
+        proc, pod_url = start_sandbox("--poll-hold", "30", "--accept-after", "0")
         try:
-            stats, seconds = asyncio.run(run_level(pod_url, chats, args.duration, args.grace))
+            stats, seconds, cpu = asyncio.run(run_level(pod_url, proc.pid, chats, args.duration, args.grace))
             rss = peak_rss_mib(proc.pid)
         finally:
             stop_sandbox(proc)
@@ -339,6 +223,7 @@ def main() -> int:
             "p99": percentile(rtt, 0.99),
             "max": max(rtt) if rtt else float("nan"),
             "rss": rss,
+            "cpu": cpu,
         }
         rows.append(row)
         print(f"{chats} chats: {row['echoed']}/{row['sent']} echoed, p99 {row['p99']:.1f} ms", file=sys.stderr)
@@ -356,14 +241,14 @@ def render(rows: list[dict[str, float]], duration: float) -> str:
     )
     lines = [
         "| chats | failed to start | sent | echoed | lost | errors | msg/s | p50 ms | p99 ms | max ms "
-        "| sandbox peak RSS MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| sandbox CPU | sandbox peak RSS MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['chats']} | {r['setup_failures']} | {r['sent']} | {r['echoed']} | {r['lost']} | "
-            f"{r['errors']} | "
-            f"{r['throughput']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['max']:.1f} | {r['rss']:.1f} |"
+            f"{r['errors']} | {r['throughput']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['max']:.1f} | "
+            f"{r['cpu']:.0f}% | {r['rss']:.1f} |"
         )
     return head + "\n".join(lines) + "\n"
 
