@@ -28,7 +28,7 @@ from liveagent_cli.core.errors import WaitTimeoutError
 from liveagent_cli.core.events import ChatEvent, EventKind
 from liveagent_cli.flows.api import pick
 from liveagent_cli.flows.context import Context
-from liveagent_cli.flows.verbs import ChatApi, InitOptions, Shown
+from liveagent_cli.flows.verbs import ChatApi, IdentityToken, InitOptions, Shown
 
 DEFAULT_WAIT = 10.0  # seconds a wait gives the server unless told otherwise
 
@@ -53,8 +53,10 @@ class VisitorChat:
     posts a message, `end()` ends the chat. Use it as a context manager to start and end it.
 
     `url` is what `--pod` takes: the Chat API endpoint (`https://POD/chat/rest/`) for `api="liveagent"`, the
-    Messaging URL for `api="miaw"`. Failures raise the tool's own errors (`liveagent_cli.LiveAgentError` and its
-    subclasses, each with a `hint`); a wait that runs out raises `WaitTimeoutError`.
+    Messaging URL for `api="miaw"`, where `identity_token` (a customer-signed JWT) makes a verified user and
+    `prechat` fills the deployment's pre-chat form. Failures raise the tool's own errors
+    (`liveagent_cli.LiveAgentError` and its subclasses, each with a `hint`); a wait that runs out raises
+    `WaitTimeoutError`.
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class VisitorChat:
         api_version: str = "",
         visitor_name: str = "Visitor",
         prechat: Mapping[str, str] | None = None,
+        identity_token: str = "",
         insecure: bool = False,
     ) -> None:
         from liveagent_cli.core.output import Output
@@ -88,6 +91,7 @@ class VisitorChat:
         self.api = api
         self.visitor_name = visitor_name
         self.prechat = dict(prechat or {})
+        self._identity = IdentityToken(identity_token, "VisitorChat(identity_token=...)") if identity_token else None
         self._folder = Path(tempfile.mkdtemp(prefix="liveagent-visitor-"))
         self.notes = io.StringIO()  # what the steps would have said on stderr: notes, warnings, the wire log
         out = Output(stdout=io.StringIO(), stderr=self.notes, stdout_isatty=False, stderr_isatty=False)
@@ -117,7 +121,7 @@ class VisitorChat:
         opening = pick(self._ctx, opening=True)
         if opening.name == "liveagent":
             self._ctx.settings.ids()  # checked before there is a session to leave behind (as `chat` does)
-        opening.open_session(self._ctx, replace=False, identity=None)
+        opening.open_session(self._ctx, replace=False, identity=self._identity)
         self._open = True
         fields: dict[str, Any] = {"visitor_name": self.visitor_name}
         self._step().init(self._ctx, InitOptions(fields, prechat_values=self.prechat))

@@ -95,3 +95,10 @@ def test_a_refused_setting_is_the_tools_own_error(agent: Sandbox) -> None:
             pass
     assert refused.value.hint
     assert agent.chats() == [], "nothing was opened on the server"
+
+
+def test_a_verified_user_on_enhanced_chat(agent: Sandbox) -> None:
+    from tests.sandbox.miaw.helpers import identity_token
+
+    with VisitorChat.to_sandbox(agent, api="miaw", identity_token=identity_token("ada@example.com")):
+        assert agent.chat()["verified"] is True
