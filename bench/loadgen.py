@@ -215,7 +215,11 @@ def start_sandbox(*options: str, profile: str | None = None) -> tuple[subprocess
     `profile`: run it under cProfile timing CPU (cpu_profile.py), which writes that file when the sandbox stops."""
     runner = [str(Path(__file__).with_name("cpu_profile.py")), profile] if profile else ["-m", "liveagent_cli"]
     command = [sys.executable, *runner, "sandbox", "serve", "--port", "0", "--quiet", *options]
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Its own session, as a server started from its own terminal: under the scheduler's autogroups (Linux
+    # groups CPU time by session) it then competes as one program, not inside the load generator's share.
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     assert proc.stdout is not None
     deadline = time.monotonic() + STARTUP_TIMEOUT
     os.set_blocking(proc.stdout.fileno(), False)
