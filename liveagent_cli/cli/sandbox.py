@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import logging
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -524,36 +526,52 @@ def _run_child(command: list[str], env: Mapping[str, str], out: Output, *, own_g
     is stopped after it; a second signal kills the child's whole process group, so nothing it started is
     left running. With stdin a terminal the child stays in the terminal's foreground group (it may read
     from it), and the second signal kills the child alone, as `timeout --foreground` does.
+
+    The handlers are in place before the child starts: a signal sent once the child is running (it may be
+    the child's own doing) must never find this process still on the default action, which would kill it
+    and leave the child running. One that comes while the child is being started is passed on at once.
     """
-    try:
-        child = subprocess.Popen(command, env=dict(env), process_group=0 if own_group else None)
-    except FileNotFoundError:
-        out.error(f"command not found: {command[0]}")
-        return NOT_FOUND
-    except PermissionError:
-        out.error(f"command not executable: {command[0]}", hint="check its permissions (chmod +x)")
-        return NOT_EXECUTABLE
-    except OSError as exc:
-        out.error(f"cannot run {command[0]}: {exc.strerror or exc}")
-        return NOT_EXECUTABLE
-    received: list[int] = []
+    pending: deque[int] = deque()  # received, not yet passed on; popleft is atomic, so each is acted on once
+    nth = itertools.count(1)
+    started: list[subprocess.Popen[bytes]] = []
+
+    def pass_on() -> None:
+        while started:
+            try:
+                signum = pending.popleft()
+            except IndexError:
+                return
+            child = started[0]
+            if next(nth) == 1:
+                out.note(f"passing {signal.Signals(signum).name} on to {command[0]}; a second one kills it")
+                child.send_signal(signum)
+            elif own_group:
+                try:
+                    os.killpg(child.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            else:
+                child.kill()
 
     def forward(signum: int, _frame: Any) -> None:
-        received.append(signum)
-        if len(received) == 1:
-            out.note(f"passing {signal.Signals(signum).name} on to {command[0]}; a second one kills it")
-            child.send_signal(signum)
-        elif own_group:
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        else:
-            child.kill()
+        pending.append(signum)
+        pass_on()
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        status = child.wait()
+        try:
+            started.append(subprocess.Popen(command, env=dict(env), process_group=0 if own_group else None))
+        except FileNotFoundError:
+            out.error(f"command not found: {command[0]}")
+            return NOT_FOUND
+        except PermissionError:
+            out.error(f"command not executable: {command[0]}", hint="check its permissions (chmod +x)")
+            return NOT_EXECUTABLE
+        except OSError as exc:
+            out.error(f"cannot run {command[0]}: {exc.strerror or exc}")
+            return NOT_EXECUTABLE
+        pass_on()  # what came while it was being started
+        status = started[0].wait()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
