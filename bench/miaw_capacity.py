@@ -8,7 +8,7 @@ process with the raw HTTP/1.1 of loadgen.py: per conversation one keep-alive con
 one for `GET /eventrouter/v1/sse`, as a real client holds them.
 
 Ramp-up, before anything is measured, in two timed phases: (1) one guest access token per conversation
-(RS256 signing in pure Python: the costly part), (2) each stream opened with the token's `lastEventId`, the
+(each an RS256 JWT: a signature per token), (2) each stream opened with the token's `lastEventId`, the
 conversation created, and the agent's join (PARTICIPANT_CHANGED) seen on the stream. Each phase reports its
 wall time and the sandbox's CPU seconds.
 
@@ -340,7 +340,7 @@ def render(rows: list[dict[str, float]], duration: float) -> str:
         )
     ramp = [
         "",
-        "Ramp-up, before the measured window (the sandbox's CPU seconds; tokens are RS256, signed in pure Python):",
+        "Ramp-up, before the measured window (wall time, and the sandbox's CPU seconds; each token is an RS256 JWT):",
         "",
         "| conversations | tokens: wall s | tokens: sandbox CPU s | per token: CPU ms / p50 answer ms "
         "| streams + create + join: wall s | sandbox CPU s | load average before |",

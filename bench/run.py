@@ -1,8 +1,8 @@
 """`make bench`: every benchmark in one run, one markdown report printed and written to bench/results.md.
 
 Each part runs as its own process (so one part's imports and threads never colour another's timings):
-per-step cost, delivery latency, sandbox capacity, follower memory. Figures are ratios and percentiles
-from this run on this machine; nothing here is asserted by the test suite.
+per-step cost, delivery latency, sandbox capacity (legacy Chat, then Enhanced Chat), follower memory.
+Figures are ratios and percentiles from this run on this machine; nothing here is asserted by the test suite.
 
     python bench/run.py [--quick]     # --quick: fewer runs and messages, for a look rather than a record
 """
@@ -39,6 +39,7 @@ def main() -> int:
         part("step_costs.py", "--runs", "10" if quick else "30"),
         part("delivery_latency.py", "--messages", "200" if quick else "1000"),
         part("sandbox_capacity.py", *(["--levels", "100,500", "--duration", "5"] if quick else [])),
+        part("miaw_capacity.py", *(["--levels", "100,500", "--duration", "5"] if quick else [])),
         part("follower_memory.py", "--messages", "2000" if quick else "10000"),
     ]
     report = (
@@ -47,7 +48,13 @@ def main() -> int:
         + "\n".join(
             f"## {title}\n\n{body}"
             for title, body in zip(
-                ("Per-step cost", "Delivery latency", "Sandbox capacity", "Memory over a long conversation"),
+                (
+                    "Per-step cost",
+                    "Delivery latency",
+                    "Sandbox capacity",
+                    "Enhanced Chat capacity",
+                    "Memory over a long conversation",
+                ),
                 sections,
                 strict=True,
             )
