@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from liveagent_cli.cli.common import shown, visitor_command
-from liveagent_cli.cli.init_options import resolve_init, with_init_options
+from liveagent_cli.cli.init_options import with_init_options
 from liveagent_cli.flows.context import Context
 
 app = typer.Typer()
@@ -38,10 +38,17 @@ def smoke_cmd(
         float, typer.Option("--reply-timeout", metavar="SECONDS", help="wait this long for the reply", min=0.0)
     ] = 30.0,
     skip_availability: Annotated[
-        bool, typer.Option("--skip-availability", help="do not check Visitor/Availability first")
+        bool,
+        typer.Option(
+            "--skip-availability",
+            help="do not check availability first (Live Agent: Visitor/Availability; Enhanced Chat: business hours)",
+        ),
     ] = False,
 ) -> None:
     """The CI check: availability, session, init, wait for an agent, send a probe, (expect a reply,) end."""
+    from liveagent_cli.cli.init_options import resolve_for
+    from liveagent_cli.cli.visitor import identity_token
+    from liveagent_cli.flows.api import pick
     from liveagent_cli.flows.smoke import (
         SmokeOptions,
         StepResult,
@@ -55,13 +62,15 @@ def smoke_cmd(
         check_report_path(junit)
     if not init.get("visitor_name"):
         init["visitor_name"] = "liveagent smoke"
+    api = pick(ctx, opening=True)
     options = SmokeOptions(
         probe=probe or f"liveagent smoke probe {time.strftime('%Y-%m-%dT%H:%M:%S')}",
         expect=expect,
         accept_timeout=accept_timeout,
         reply_timeout=reply_timeout,
-        init=resolve_init(ctx, init),
+        init=resolve_for(ctx, api.name, init),
         check_availability=not skip_availability,
+        identity=identity_token(ctx),
     )
 
     def show(step: StepResult) -> None:
@@ -69,10 +78,10 @@ def smoke_cmd(
             style = {"passed": "green", "failed": "bold red", "skipped": "dim"}[step.status]
             ctx.out.text(f"{MARKS[step.status]} {step.name:<12} {step.seconds:6.2f} s  {step.detail}", style)
 
-    results = run_smoke(ctx, options, show)
+    results = run_smoke(ctx, api, options, show)
     failure = next((r for r in results if r.status == "failed"), None)
     if junit is not None:
-        write_junit(junit, results, report_target(ctx))
+        write_junit(junit, results, report_target(ctx, api), api.name)
     if ctx.out.json_mode:
         code = int(failure.error.code) if failure and failure.error else 0
         ctx.out.data({"ok": failure is None, "exit_code": code, "steps": [r.as_json() for r in results]})
@@ -88,10 +97,20 @@ def doctor_cmd(
         Path | None, typer.Option("--prechat-file", metavar="FILE", help="also check this pre-chat file")
     ] = None,
 ) -> None:
-    """Preflight a deployment's settings: ids, TLS, API version, Settings, Availability, SwitchServer."""
-    from liveagent_cli.flows.doctor import run_doctor, verdict
+    """Preflight a deployment's settings: ids, TLS, API version, Settings, Availability, SwitchServer (Enhanced
+    Chat: Messaging URL, TLS, configuration, deployment type, token, org id, event stream, business hours)."""
+    from liveagent_cli.flows.api import MIAW, chosen_api
+    from liveagent_cli.flows.doctor import verdict
 
-    checks = run_doctor(ctx, prechat_file)
+    if chosen_api(ctx, opening=True) == MIAW:
+        from liveagent_cli.cli.visitor import identity_token
+        from liveagent_cli.flows.miaw.doctor import run_doctor as miaw_doctor
+
+        checks = miaw_doctor(ctx, prechat_file, identity_token(ctx))
+    else:
+        from liveagent_cli.flows.doctor import run_doctor
+
+        checks = run_doctor(ctx, prechat_file)
     if ctx.out.json_mode:
         ctx.out.data({"ok": all(c.status != "fail" for c in checks), "checks": [c.as_json() for c in checks]})
     else:

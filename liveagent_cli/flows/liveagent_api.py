@@ -39,14 +39,16 @@ class LiveAgent:
         info = describe_state(state, ctx.store.name, show_secrets=not ctx.out.redactor.enabled)
         keep = ("session", "pod", "id", "affinity", "client_poll_timeout", "key")
         shown = {k: info[k] for k in keep if k in info}
-        return Done(shown, note="next: `liveagent init` to ask for an agent", fields=shown)
+        note = "next: `liveagent init` to ask for an agent"
+        return Done(shown, note=note, fields=shown, summary=f"session {state.id}")
 
     def init(self, ctx: Context, options: InitOptions) -> Done:
         from liveagent_cli.flows.steps import init_chat
 
         state = init_chat(ctx, options.fields)
         document = {"requested": True, "session": ctx.store.name, "sequence": state.sequence}
-        return Done(document, note="chat requested; next: `liveagent poll --until ChatEstablished`")
+        note = "chat requested; next: `liveagent poll --until ChatEstablished`"
+        return Done(document, note=note, summary=f"ChasitorInit sent (sequence {state.sequence})")
 
     def poll(
         self, ctx: Context, on_shown: OnShown, *, follow: bool, until: Iterable[str], timeout: float | None
@@ -66,7 +68,7 @@ class LiveAgent:
 
         state = send_text(ctx, text)
         document = {"sent": True, "session": ctx.store.name, "sequence": state.sequence}
-        return Done(document, note="sent ChatMessage", quiet_in_json=True)
+        return Done(document, note="sent ChatMessage", quiet_in_json=True, summary=f"sent {text!r}")
 
     def end(self, ctx: Context, *, reason: str, local: bool, keep_conversation: bool) -> Done:
         from liveagent_cli.flows.steps import end_chat
@@ -82,7 +84,8 @@ class LiveAgent:
             return Done(document, note=note, quiet_in_json=True)
         note = "chat ended; session forgotten" if was_open else "the chat had already ended; session forgotten"
         document = {"ended": True, "session": ctx.store.name, "was_open": was_open, "reason": reason}
-        return Done(document, note=note, quiet_in_json=True)
+        summary = "ChatEnd sent" if was_open else "the chat had already ended"
+        return Done(document, note=note, quiet_in_json=True, summary=summary)
 
     def typing(self, ctx: Context, on: bool) -> Done:
         from liveagent_cli.flows.signals import send_typing

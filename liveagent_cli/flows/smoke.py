@@ -1,6 +1,10 @@
 """`smoke`: the CI check. Availability, session, init, wait for an agent, send a probe, optionally expect a
 reply, end; each step timed, the first failure decides the exit code, later steps are reported as skipped.
 
+The steps drive the verbs (`ChatApi`, flows/verbs.py), so one smoke checks either API: Live Agent
+(Visitor/Availability, a session, ChasitorInit, ...) or Enhanced Chat (the deployment's business hours, an
+access token, a conversation, the event stream, ...), with the same steps, report and exit codes.
+
 The chat lives in a state folder of the smoke's own (unless `--session` names a slot), removed at the end,
 so a run leaves nothing behind in the user's state folder, lock files included. After a failure the `end`
 step still runs when this run opened a session: the chat it asked for is ended, and the report says so.
@@ -30,10 +34,9 @@ from liveagent_cli.core.errors import (
     WaitTimeoutError,
 )
 from liveagent_cli.core.events import EventKind
-from liveagent_cli.core.messages import MessageType, interpret
-from liveagent_cli.core.render import wait_phrase
 from liveagent_cli.core.state import StateStore
 from liveagent_cli.flows.context import Context
+from liveagent_cli.flows.verbs import ChatApi, IdentityToken, InitOptions, Shown
 
 SLOT = "smoke"  # the session's name inside the smoke's own state folder
 
@@ -44,8 +47,9 @@ class SmokeOptions:
     expect: str | None = None
     accept_timeout: float = 120.0
     reply_timeout: float = 30.0
-    init: dict[str, Any] = field(default_factory=dict)
+    init: InitOptions = field(default_factory=lambda: InitOptions({}))
     check_availability: bool = True
+    identity: IdentityToken | None = None  # Enhanced Chat: a verified user's session instead of a guest's
 
 
 @dataclass
@@ -73,85 +77,72 @@ class StepResult:
 
 @dataclass
 class SmokeRun:
-    """What the steps share: where the chat lives, the options, and every message the polls delivered."""
+    """What the steps share: the API, where the chat lives, the options, and everything the polls printed."""
 
+    api: ChatApi
     ctx: Context
     options: SmokeOptions
     pattern: re.Pattern[str] | None
-    seen: list[dict[str, Any]] = field(default_factory=list)
+    seen: list[Shown] = field(default_factory=list)
     opened: bool = False  # this run stored a session: `end` runs even after a failure
 
-    def collect(self, item: dict[str, Any], _state: Any) -> None:
-        self.seen.append(item)
+    def collect(self, shown: Shown) -> None:
+        self.seen.append(shown)
+
+    def poll(self, until: str, timeout: float) -> None:
+        self.api.poll(self.ctx, self.collect, follow=False, until=[until], timeout=timeout)
 
 
 # -- the steps, in order: each returns its one-line detail or raises ------------------------------------------
 def _availability(run: SmokeRun) -> str:
-    from liveagent_cli.flows import visitor_resources
-
-    result = visitor_resources.availability(run.ctx, [])
+    result = run.api.availability(run.ctx, [])
     if not result.available:
-        raise NoAgentError("no agent is online for the button")
-    return "available" + wait_phrase(result.estimated_wait)
+        raise NoAgentError(result.refusal)
+    return "; ".join(" ".join(line.split()) for line in result.lines) or "available"
 
 
 def _session(run: SmokeRun) -> str:
-    from liveagent_cli.flows import steps
-
-    state = steps.open_session(run.ctx)
+    done = run.api.open_session(run.ctx, replace=False, identity=run.options.identity)
     run.opened = True
-    return f"session {state.id}"
+    return done.summary
 
 
 def _init(run: SmokeRun) -> str:
-    from liveagent_cli.flows import steps
-
-    state = steps.init_chat(run.ctx, run.options.init)
-    return f"ChasitorInit sent (sequence {state.sequence})"
+    return run.api.init(run.ctx, run.options.init).summary
 
 
 def _agent(run: SmokeRun) -> str:
-    from liveagent_cli.flows.poll import run_poll
-
-    run_poll(run.ctx, run.collect, until=[MessageType.CHAT_ESTABLISHED], timeout=run.options.accept_timeout)
-    names = [e.agent for e in map(interpret, run.seen) if e.kind is EventKind.ESTABLISHED]
+    run.poll(str(EventKind.ESTABLISHED), run.options.accept_timeout)
+    names = [s.event.agent for s in run.seen if s.event.kind is EventKind.ESTABLISHED]
     return f"{names[-1] if names and names[-1] else 'an agent'} accepted"
 
 
 def _probe(run: SmokeRun) -> str:
-    from liveagent_cli.flows import steps
-
-    steps.send_text(run.ctx, run.options.probe)
-    return f"sent {run.options.probe!r}"
+    return run.api.send(run.ctx, run.options.probe).summary
 
 
 def _reply(run: SmokeRun) -> str:
     """Poll until an agent message matches --expect; messages that arrived earlier count too."""
-    from liveagent_cli.flows.poll import run_poll
-
     assert run.pattern is not None
     timed_out = WaitTimeoutError(f"no reply matching {run.options.expect!r} within {run.options.reply_timeout:g} s")
     deadline = time.monotonic() + run.options.reply_timeout
     start = 0
     while True:
-        for event in map(interpret, run.seen[start:]):
-            if event.kind is EventKind.MESSAGE and run.pattern.search(event.text):
-                return f"reply {event.text!r} matches"
+        for shown in run.seen[start:]:
+            if shown.event.kind is EventKind.MESSAGE and run.pattern.search(shown.event.text):
+                return f"reply {shown.event.text!r} matches"
         start = len(run.seen)
         left = deadline - time.monotonic()
         if left <= 0:
             raise timed_out
         try:
-            run_poll(run.ctx, run.collect, until=[MessageType.CHAT_MESSAGE], timeout=left)
+            run.poll(str(EventKind.MESSAGE), left)
         except WaitTimeoutError:
             raise timed_out from None
 
 
 def _end(run: SmokeRun) -> str:
-    from liveagent_cli.flows import steps
-
-    _, was_open = steps.end_chat(run.ctx, "client")
-    return "ChatEnd sent" if was_open else "the chat had already ended"
+    return run.api.end(run.ctx, reason="client", local=False, keep_conversation=False).summary
 
 
 Step = Callable[[SmokeRun], str]
@@ -176,11 +167,14 @@ def planned(options: SmokeOptions) -> list[tuple[str, Step]]:
 
 
 # -- the run ---------------------------------------------------------------------------------------------------
-def run_smoke(ctx: Context, options: SmokeOptions, on_step: Callable[[StepResult], None]) -> list[StepResult]:
-    """Run the steps in order; never raises for a failed step (the results say), only for bad options."""
+def run_smoke(
+    ctx: Context, api: ChatApi, options: SmokeOptions, on_step: Callable[[StepResult], None]
+) -> list[StepResult]:
+    """Run the steps in order against `api`; never raises for a failed step (the results say), only for bad
+    options."""
     pattern = _compile(options.expect)
     with own_slot(ctx) as slot:
-        run = SmokeRun(slot, options, pattern)
+        run = SmokeRun(api, slot, options, pattern)
         results: list[StepResult] = []
         try:
             for name, step in planned(options):
@@ -241,13 +235,14 @@ def _compile(expect: str | None) -> re.Pattern[str] | None:
 
 
 # -- the JUnit report ------------------------------------------------------------------------------------------
-def report_target(ctx: Context) -> str:
-    """The pod the report names: the URL the steps talk to (normalised), else the setting as given."""
-    from liveagent_cli.core.settings import normalize_pod
+def report_target(ctx: Context, api: ChatApi) -> str:
+    """The pod the report names: the URL the steps talk to (normalised by the API's rules: a Chat API endpoint
+    or a Messaging URL), else the setting as given."""
+    from liveagent_cli.flows.verbs import MIAW
 
     raw = str(ctx.settings.get("pod") or "")
     try:
-        return normalize_pod(raw, insecure=bool(ctx.settings.get("insecure"))) if raw else ""
+        return str(ctx.settings.require("pod_messaging" if api.name == MIAW else "pod")) if raw else ""
     except ConfigError:
         return raw
 
@@ -265,13 +260,15 @@ def check_report_path(path: Path) -> None:
             path.unlink()
 
 
-def write_junit(path: Path, results: list[StepResult], target: str) -> None:
+def write_junit(path: Path, results: list[StepResult], target: str, api: str = "") -> None:
     """One testcase per step: a check that failed is <failure>, one that could not be tried <error>, steps not
-    run <skipped>."""
+    run <skipped>; the properties name the pod and the API."""
     from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
     suite = TestSuite("liveagent smoke")
     suite.add_property("pod", target)
+    if api:
+        suite.add_property("api", api)
     for result in results:
         case = TestCase(result.name, classname="liveagent.smoke", time=round(result.seconds, 3))
         if result.status == "failed":

@@ -37,13 +37,14 @@ OnShown = Callable[[Shown], None]
 @dataclass(frozen=True)
 class Done:
     """What a step did: the --json document, or for people `fields` (key/value lines) or `lines`; `note` goes
-    to stderr, in --json mode too unless `quiet_in_json`."""
+    to stderr, in --json mode too unless `quiet_in_json`; `summary` is what it did in a few words (a smoke row)."""
 
     document: dict[str, Any]
     note: str = ""
     lines: tuple[str, ...] = ()
     fields: dict[str, Any] | None = None
     quiet_in_json: bool = False
+    summary: str = ""
 
 
 @dataclass(frozen=True)

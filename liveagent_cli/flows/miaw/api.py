@@ -25,7 +25,9 @@ class EnhancedChat:
         info = session.describe(state, ctx.store.name, show_secrets=not ctx.out.redactor.enabled)
         keep = ("session", "api", "pod", "id", "verified", "token_expires_at", "access_token")
         shown = {k: info[k] for k in keep if k in info}
-        return Done(shown, note="next: `liveagent init` to start a conversation", fields=shown)
+        note = "next: `liveagent init` to start a conversation"
+        who = "a verified user" if state.verified else "a guest"
+        return Done(shown, note=note, fields=shown, summary=f"session {state.id} (an access token for {who})")
 
     def init(self, ctx: Context, options: InitOptions) -> Done:
         fields = options.fields
@@ -34,7 +36,8 @@ class EnhancedChat:
             ctx, dict(options.prechat_values), visitor_name=fields.get("visitor_name"), language=language
         )
         document = {"requested": True, "session": ctx.store.name, "conversation_id": state.conversation_id}
-        return Done(document, note="conversation created; next: `liveagent poll --until established`")
+        note = "conversation created; next: `liveagent poll --until established`"
+        return Done(document, note=note, summary=f"conversation {state.conversation_id} created")
 
     def poll(
         self, ctx: Context, on_shown: OnShown, *, follow: bool, until: Iterable[str], timeout: float | None
@@ -48,7 +51,7 @@ class EnhancedChat:
     def send(self, ctx: Context, text: str) -> Done:
         state = sending.send_text(ctx, text)
         document = {"sent": True, "session": ctx.store.name, "conversation_id": state.conversation_id}
-        return Done(document, note="sent message", quiet_in_json=True)
+        return Done(document, note="sent message", quiet_in_json=True, summary=f"sent {text!r}")
 
     def end(self, ctx: Context, *, reason: str, local: bool, keep_conversation: bool) -> Done:
         state, was_open = session.end(ctx, keep_conversation=keep_conversation, local=local)
@@ -60,7 +63,9 @@ class EnhancedChat:
             note = "messaging session ended; the conversation stays open (the next `send` starts a new session)"
             return Done({"ended": True, "kept_conversation": True, **base}, note=note, quiet_in_json=True)
         note = "conversation closed; session forgotten" if was_open else "the conversation had ended; session forgotten"
-        return Done({"ended": True, "kept_conversation": False, **base}, note=note, quiet_in_json=True)
+        summary = "conversation closed" if was_open else "the conversation had already ended"
+        document = {"ended": True, "kept_conversation": False, **base}
+        return Done(document, note=note, quiet_in_json=True, summary=summary)
 
     def typing(self, ctx: Context, on: bool) -> Done:
         sending.typing(ctx, on)

@@ -66,7 +66,11 @@ class BusinessHours:
 
 def availability(ctx: Context) -> BusinessHours:
     """Whether now is inside the deployment's business hours."""
-    body = _deployment_call(ctx, lambda client, timeout: client.business_hours(timeout=timeout))
+    return read_hours(_deployment_call(ctx, lambda client, timeout: client.business_hours(timeout=timeout)))
+
+
+def read_hours(body: dict[str, Any]) -> BusinessHours:
+    """A businesshours answer: its windows, and whether now falls in one of them."""
     info = body.get("businessHoursInfo")
     hours = info.get("businessHours") if isinstance(info, dict) else None
     windows = [w for w in hours if isinstance(w, dict)] if isinstance(hours, list) else []
