@@ -131,3 +131,47 @@ def test_verbose_on_the_sandbox_commands_logs_the_wire_without_keys() -> None:
     assert '"path": "/chat/rest/System/SessionId"' in run.stderr, "serve/exec --verbose: one JSON line per exchange"
     assert "> POST http://127.0.0.1:" in run.stderr and "/_sandbox/chats/_only/agent  < 200" in run.stderr
     assert '"x-liveagent-session-key": "<redacted>"' in run.stderr
+
+
+MIAW_SCRIPT = """
+set -e
+liveagent session >/dev/null
+liveagent status --json --show-secrets >"$1"
+liveagent init --visitor-name Ada
+liveagent poll --until established
+liveagent send hello
+liveagent poll --until message --json --verbose
+liveagent end
+set +e
+liveagent send "after the end"
+echo "send-after-end=$?" >&2
+"""
+
+
+def test_the_enhanced_chat_steps_inside_sandbox_exec_api_miaw(tmp_path: Path) -> None:
+    """Issue 13's done-when: each step its own process, the echo printed, `send` after `end` one line and exit 6;
+    the access token (kept aside with --show-secrets) appears nowhere else, --verbose wire log included."""
+    secrets = tmp_path / "status.json"
+    run = subprocess.run(
+        [LIVEAGENT, "sandbox", "exec", "--api", "miaw", "--accept-after", "0.05", "--"]
+        + ["bash", "-c", MIAW_SCRIPT, "script", str(secrets)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, PATH=f"{Path(LIVEAGENT).parent}:{os.environ['PATH']}"),
+    )
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert [line["text"] for line in lines if line["kind"] == "message"] == ["hello"]
+    assert all(line["type"] for line in lines) and "Sandbox Agent" in [line.get("sender") for line in lines]
+    late = run.stderr.split("send-after-end=")[0].strip().splitlines()
+    assert "send-after-end=6" in run.stderr and late[-2:] == [
+        "error: no session",
+        "hint: start one with `liveagent session`",
+    ]
+    assert "Traceback" not in run.stderr
+    token = json.loads(secrets.read_text())["access_token"]
+    assert token.count(".") == 2
+    assert "Authorization: <redacted>" in run.stderr, "the stream's request was logged"
+    printed = run.stdout + run.stderr
+    assert token not in printed and token.split(".")[2] not in printed, "the access token was printed"
