@@ -26,8 +26,9 @@ from liveagent_cli.cli.common import Terminated
 from liveagent_cli.cli.environment import Environment
 from liveagent_cli.core.errors import LiveAgentError, UsageError
 from liveagent_cli.core.output import printable
-from liveagent_cli.flows.chat import ChatOptions, ChatSession, no_agent_in_time
+from liveagent_cli.flows.chat import ChatOptions, ChatSession, no_agent_in_time, show_in_chat
 from liveagent_cli.flows.context import Context
+from liveagent_cli.flows.verbs import Shown
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 HELP = """\
 commands:
   /end            end the chat (also /quit, Ctrl-D, Ctrl-C)
-  /upload PATH    send a file the agent asked for
+  /upload PATH    send a file (on Live Agent, once the agent asked for one)
   /choose N       answer the agent's menu (a bare number works too)
   /help           this help"""
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -166,7 +167,7 @@ class InteractiveChat:
             if self.signalled is not None:
                 raise Terminated(self.signalled)
             if self.timed_out:
-                raise no_agent_in_time(self.options.timeout or 0)
+                raise no_agent_in_time(self.options.timeout or 0, self.chat.api.name)
             self.chat.raise_if_over(quiet_end=True)
         finally:
             self.chat.close()
@@ -254,8 +255,8 @@ class InteractiveChat:
         return " · ".join(parts)
 
     # -- what the chat shows and sends -------------------------------------------------------------------------
-    def _show(self, item: dict[str, Any]) -> None:
-        self.ctx.out.message(item, agent=self.chat.view.agent or "agent")
+    def _show(self, shown: Shown) -> None:
+        show_in_chat(self.ctx.out, shown)
 
     def _said(self, text: str) -> None:
         self.ctx.out.text(f"You: {text}", "bold")
@@ -279,7 +280,7 @@ class InteractiveChat:
             if command == "/upload":
                 if not argument:
                     raise UsageError("/upload needs a path", hint="/upload PATH")
-                if not view.file_requested:
+                if chat.api.uploads_need_request and not view.file_requested:
                     raise UsageError("the agent has not asked for a file", hint="its request shows here when it comes")
                 chat.upload(Path(argument).expanduser())
             elif command == "/choose" or (not command and line.isdigit() and view.menu):

@@ -10,7 +10,7 @@ import typer
 
 from liveagent_cli.cli.common import render, shown, visitor_command
 from liveagent_cli.cli.environment import current
-from liveagent_cli.cli.init_options import resolve_init, with_init_options
+from liveagent_cli.cli.init_options import resolve_for, with_init_options
 from liveagent_cli.core.errors import NoAgentError, UsageError
 from liveagent_cli.flows.context import Context
 
@@ -221,10 +221,16 @@ def chat_cmd(
     replace: Annotated[bool, typer.Option("--replace", help="replace a live session stored under this name")] = False,
 ) -> None:
     """Session, init and a live conversation; from a pipe, sends each line, waits for replies, ends."""
+    from liveagent_cli.flows.api import pick
     from liveagent_cli.flows.chat import ChatOptions, run_piped
 
     options = ChatOptions(
-        init=resolve_init(ctx, init), reply_wait=reply_wait, timeout=timeout, replace=replace, transcript=transcript
+        init=resolve_for(ctx, pick(ctx, opening=True).name, init),
+        reply_wait=reply_wait,
+        timeout=timeout,
+        replace=replace,
+        transcript=transcript,
+        identity=identity_token(ctx),
     )
     env = current()
     try:

@@ -4,7 +4,7 @@ the commands always printed it. Its `poll` lines are the pod's items exactly as 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,13 @@ def shown_item(item: dict[str, Any], agent: str) -> Shown:
 
 class LiveAgent:
     name = "liveagent"
+    uploads_need_request = True
+
+    def check_settings(self, ctx: Context) -> None:
+        ctx.settings.ids()
+
+    def awaits_poller(self, ctx: Context) -> bool:
+        return ctx.store.exists() and ctx.store.load().resync_pending
 
     def open_session(self, ctx: Context, *, replace: bool, identity: IdentityToken | None) -> Done:
         from liveagent_cli.flows.describe import describe_state
@@ -51,7 +58,14 @@ class LiveAgent:
         return Done(document, note=note, summary=f"ChasitorInit sent (sequence {state.sequence})")
 
     def poll(
-        self, ctx: Context, on_shown: OnShown, *, follow: bool, until: Iterable[str], timeout: float | None
+        self,
+        ctx: Context,
+        on_shown: OnShown,
+        *,
+        follow: bool,
+        until: Iterable[str],
+        timeout: float | None,
+        stop: Callable[[], bool] | None = None,
     ) -> PollOutcome:
         from liveagent_cli.flows.poll import run_poll
 
@@ -60,7 +74,7 @@ class LiveAgent:
         def show(item: dict[str, Any], state: SessionState) -> None:
             on_shown(shown_item(item, agent.after(item, state.agent_name)))
 
-        result = run_poll(ctx, show, follow=follow, until=list(until), timeout=timeout)
+        result = run_poll(ctx, show, follow=follow, until=list(until), timeout=timeout, stop=stop)
         return PollOutcome(result.types, result.kinds)
 
     def send(self, ctx: Context, text: str) -> Done:

@@ -123,16 +123,21 @@ def run_poll(
     follow: bool = False,
     until: Iterable[str] = (),
     timeout: float | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> PollResult:
     """One poll, or a loop until the chat ends (`follow`) or one of `until` (message types or event kinds)
-    arrives; `timeout` bounds it. What a `send` kept for this poll (see channel.py) counts as the first poll."""
+    arrives; `timeout` bounds it. What a `send` kept for this poll (see channel.py) counts as the first poll.
+    `stop` (chat's poll thread) is asked before each poll: once it says so, the run returns, saying nothing."""
     wanted = set(until)
     deadline = Deadline(timeout)
     result = PollResult()
+    stopped = stop or (lambda: False)
     with PollLock(ctx, deadline):
         poller = Poller(ctx, on_message)
         kept = poller.show_undelivered(result)
         while True:
+            if stopped():
+                return result
             if not kept:
                 poller.poll_and_deliver(deadline, result)
             kept = False
@@ -140,7 +145,7 @@ def run_poll(
                 return result
             if result.ended:
                 _raise_for_end(result, wanted)
-                if result.ended_elsewhere:
+                if result.ended_elsewhere and not stopped():
                     ctx.out.note(result.ended_elsewhere)
                 return result
             if not (follow or wanted):

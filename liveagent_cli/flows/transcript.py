@@ -3,7 +3,8 @@
 Each entry says who it is `from`: `visitor` (a line the pod took), `agent` (the agent's ChatMessage), `pod` (every
 other message the pod sent, described as `poll` shows it) or `liveagent` (the tool's own notes: a line the pod
 refused, the end of the chat). The file is opened (and an old one replaced) by the first entry, so a chat that
-fails to start leaves an existing transcript as it was.
+fails to start leaves an existing transcript as it was. Either API: an Enhanced Chat server's events are `pod`
+entries too, except the echo of the visitor's own message (its `visitor` entry stands for it).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from typing import IO, Any
 
 from liveagent_cli.core.errors import UsageError
 from liveagent_cli.core.events import EventKind
-from liveagent_cli.core.messages import interpret
 from liveagent_cli.core.output import json_line, printable
 from liveagent_cli.core.render import describe_event
+from liveagent_cli.flows.verbs import Shown
 
 # ASCII punctuation CommonMark gives a meaning inside a line, and what starts a block at the start of one
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")
@@ -48,9 +49,10 @@ def check_writable(path: Path) -> None:
 class Transcript:
     """Appends one entry per event and flushes it, so the file is useful even if the chat is killed."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, message_type: str = "ChatMessage") -> None:
         check_writable(path)
         self.path = path
+        self.message_type = message_type  # the API's name for a message, on the visitor's entries
         self.markdown = path.suffix.lower() in (".md", ".markdown")
         self._fh: IO[str] | None = None
         self._closed = False
@@ -63,14 +65,15 @@ class Transcript:
         return self._fh is not None
 
     def visitor(self, text: str) -> None:
-        self._entry("visitor", "ChatMessage", text, {"text": text}, who="You")
+        self._entry("visitor", self.message_type, text, {"text": text}, who="You")
 
-    def pod(self, item: dict[str, Any], agent: str) -> None:
-        event = interpret(item)
+    def pod(self, shown: Shown) -> None:
+        """What arrived, `raw` being its `--json` line."""
+        event, agent = shown.event, shown.agent
         if event.kind is EventKind.MESSAGE:
-            self._entry("agent", event.type, event.text, item, who=event.agent or agent)
-        else:
-            self._entry("pod", event.type, describe_event(event, agent)[1], item)
+            self._entry("agent", event.type, event.text, shown.line, who=event.agent or agent)
+        elif event.kind is not EventKind.ECHO:
+            self._entry("pod", event.type, describe_event(event, agent)[1], shown.line)
 
     def system(self, text: str, **extra: Any) -> None:
         self._entry("liveagent", "note", text, extra)

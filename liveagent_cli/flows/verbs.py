@@ -84,14 +84,30 @@ class IdentityToken:
 
 
 class ChatApi(Protocol):
-    """The verbs of the contract's command table, each a step that reads the state, talks, writes the state."""
+    """The verbs of the contract's command table, each a step that reads the state, talks, writes the state.
+
+    `chat` drives the same verbs from threads, and needs three things more: `check_settings` (what its steps
+    need, checked before a session exists to be left behind), `poll`'s `stop` (asked between reads: a run
+    ends quietly once it says so) and `awaits_poller` (whether a step in flight waits for this session's
+    poller to move on, so the chat must not hold back what the poller brings meanwhile).
+    """
 
     name: str
+    uploads_need_request: bool  # a file goes only to an agent who asked for one (Live Agent's file token)
 
+    def check_settings(self, ctx: Context) -> None: ...
+    def awaits_poller(self, ctx: Context) -> bool: ...
     def open_session(self, ctx: Context, *, replace: bool, identity: IdentityToken | None) -> Done: ...
     def init(self, ctx: Context, options: InitOptions) -> Done: ...
     def poll(
-        self, ctx: Context, on_shown: OnShown, *, follow: bool, until: Iterable[str], timeout: float | None
+        self,
+        ctx: Context,
+        on_shown: OnShown,
+        *,
+        follow: bool,
+        until: Iterable[str],
+        timeout: float | None,
+        stop: Callable[[], bool] | None = None,
     ) -> PollOutcome: ...
     def send(self, ctx: Context, text: str) -> Done: ...
     def end(self, ctx: Context, *, reason: str, local: bool, keep_conversation: bool) -> Done: ...

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,13 @@ from liveagent_cli.flows.verbs import Available, Done, IdentityToken, InitOption
 
 class EnhancedChat:
     name = "miaw"
+    uploads_need_request = False  # a file may go to the conversation at any time
+
+    def check_settings(self, ctx: Context) -> None:
+        ctx.settings.messaging()
+
+    def awaits_poller(self, ctx: Context) -> bool:
+        return False  # no step waits for the stream: a send stands on its own
 
     def open_session(self, ctx: Context, *, replace: bool, identity: IdentityToken | None) -> Done:
         given = session.Identity(identity.token, identity.source) if identity is not None else None
@@ -40,12 +47,19 @@ class EnhancedChat:
         return Done(document, note=note, summary=f"conversation {state.conversation_id} created")
 
     def poll(
-        self, ctx: Context, on_shown: OnShown, *, follow: bool, until: Iterable[str], timeout: float | None
+        self,
+        ctx: Context,
+        on_shown: OnShown,
+        *,
+        follow: bool,
+        until: Iterable[str],
+        timeout: float | None,
+        stop: Callable[[], bool] | None = None,
     ) -> PollOutcome:
         def show(item: ConversationItem, event: ChatEvent, state: MiawState) -> None:
             on_shown(Shown(json_line(item, event), event, event.agent or state.agent_name or "agent"))
 
-        result = stream.run_poll(ctx, show, follow=follow, until=until, timeout=timeout)
+        result = stream.run_poll(ctx, show, follow=follow, until=until, timeout=timeout, stop=stop)
         return PollOutcome(result.types, result.kinds)
 
     def send(self, ctx: Context, text: str) -> Done:

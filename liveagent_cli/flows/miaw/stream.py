@@ -91,18 +91,27 @@ class EndedElsewhere(SessionGoneError):
 
 
 def run_poll(
-    ctx: Context, on_item: OnItem, *, follow: bool = False, until: Iterable[str] = (), timeout: float | None = None
+    ctx: Context,
+    on_item: OnItem,
+    *,
+    follow: bool = False,
+    until: Iterable[str] = (),
+    timeout: float | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> StreamResult:
-    """Follow the stream under the rules above; `on_item(item, event, state)` prints one item."""
+    """Follow the stream under the rules above; `on_item(item, event, state)` prints one item. `stop` (chat's
+    poll thread) is asked between reads: once it says so, the run returns, saying nothing."""
     wanted = set(until)
     deadline = Deadline(timeout)
     result = StreamResult()
     with _PollLock(ctx, deadline):
-        follower = Follower(ctx, on_item, result)
+        follower = Follower(ctx, on_item, result, stop)
         try:
             follower.run(follow=follow, wanted=wanted, deadline=deadline)
         finally:
             follower.close()
+    if stop is not None and stop():
+        return result
     if wanted & (result.types | result.kinds):
         return result
     if result.ended is not None:
@@ -127,8 +136,11 @@ def run_poll(
 class Follower:
     """The session's one stream reader for one run of `poll` (or a thread of `chat`)."""
 
-    def __init__(self, ctx: Context, on_item: OnItem, result: StreamResult) -> None:
+    def __init__(
+        self, ctx: Context, on_item: OnItem, result: StreamResult, stop: Callable[[], bool] | None = None
+    ) -> None:
         self.ctx = ctx
+        self.stopped = stop or (lambda: False)
         self.store = ctx.store
         self.on_item = on_item
         self.result = result
@@ -164,7 +176,7 @@ class Follower:
                 self._catch_up()
                 if self._heard:
                     retries = self._retries(deadline)  # the stream works: a later cut starts afresh
-                while not self._finished(wanted):
+                while not self._finished(wanted) and not self.stopped():
                     if plain and self.result.shown and self._settle.expired():
                         return  # the burst is over
                     if (plain and not self.result.shown and hold.expired()) or deadline.expired():
@@ -188,7 +200,7 @@ class Follower:
                 if self._stream is not None:
                     self._stream.close()
                     self._stream = None
-            if (plain and (self.result.shown or hold.expired())) or deadline.expired():
+            if (plain and (self.result.shown or hold.expired())) or deadline.expired() or self.stopped():
                 return
             self.result.reconnects += 1
             try:
