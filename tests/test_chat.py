@@ -25,6 +25,18 @@ def test_chat_from_a_pipe_prints_the_pods_chat_messages(cli: Cli, sandbox: Sandb
     assert not (isolated_env / "state" / "default.toml").exists(), "the ended chat is forgotten"
 
 
+def test_chat_json_lines_carry_the_kind_as_poll_json_does(cli: Cli) -> None:
+    """Issue 13 item 3: every line has the contract's `kind` besides the pod's `type` and `message`, and a message
+    its `text` and `sender`, so `jq -r 'select(.kind=="message") | .text'` reads either API's chat."""
+    run = cli("chat", "--json", input="one\ntwo\n")
+    assert run.code == 0, run.stderr
+    items = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [i["kind"] for i in items] == ["requested", "established", "message", "message"]
+    replies = [i for i in items if i["kind"] == "message"]
+    assert [(r["text"], r["sender"]) for r in replies] == [("one", "Sandbox Agent"), ("two", "Sandbox Agent")]
+    assert [r["message"]["text"] for r in replies] == ["one", "two"], "the pod's own fields as it sent them"
+
+
 def test_chat_human_transcript(cli: Cli) -> None:
     run = cli("chat", "--visitor-name", "Ada", input="hello\n")
     assert run.code == 0, run.stderr
