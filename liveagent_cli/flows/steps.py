@@ -29,7 +29,11 @@ def open_session(ctx: Context, *, replace: bool = False) -> SessionState:
     `end --local`). No lock is held across a request: the new session is stored only if the slot still holds
     what it held when we looked (another process may have opened one meanwhile).
     """
+    from liveagent_cli.flows.other_api import clear_other_api
+    from liveagent_cli.flows.verbs import LIVEAGENT
+
     pod, api_version = ctx.settings.endpoint()
+    clear_other_api(ctx, LIVEAGENT, replace=replace)
     old = _stored(ctx, readable_only=replace)
     if old is not None and old.chat != ChatPhase.ENDED:
         if not replace:
@@ -37,7 +41,7 @@ def open_session(ctx: Context, *, replace: bool = False) -> SessionState:
                 f"session {ctx.store.name!r} is already open ({PHASE_WORDS[old.chat]}, {age(old)} old)",
                 hint="end it with `liveagent end`, pick another with --session NAME, or pass --replace",
             )
-        _end_before_replacing(ctx, old)
+        end_before_replacing(ctx, old)
     client = ctx.client(pod, api_version)
     info = retrying(
         lambda timeout: client.session_id(timeout=timeout), Deadline(give_up_seconds(ctx.environ)), ctx.out.note
@@ -82,7 +86,7 @@ def _stored(ctx: Context, *, readable_only: bool) -> SessionState | None:
         raise
 
 
-def _end_before_replacing(ctx: Context, old: SessionState) -> None:
+def end_before_replacing(ctx: Context, old: SessionState) -> None:
     """QA2-04: the chat the slot holds ends on the pod before a new session takes the slot."""
     try:
         open_there = end_on_pod(ctx, old, "client")

@@ -47,7 +47,11 @@ class Identity:
 
 def open_session(ctx: Context, *, replace: bool = False, identity: Identity | None = None) -> MiawState:
     """Mint an access token and store the session under the store's name (nothing is created yet)."""
+    from liveagent_cli.flows.other_api import clear_other_api
+    from liveagent_cli.flows.verbs import MIAW
+
     url, org_id, deployment = ctx.settings.messaging()
+    clear_other_api(ctx, MIAW, replace=replace)
     old = _stored(ctx)
     if old is not None and not old.conversation_closed and old.conversation_id:
         if not replace:
@@ -55,7 +59,7 @@ def open_session(ctx: Context, *, replace: bool = False, identity: Identity | No
                 f"session {ctx.store.name!r} is already open ({PHASE_WORDS[old.chat]})",
                 hint="end it with `liveagent end`, pick another with --session NAME, or pass --replace",
             )
-        _close_before_replacing(ctx, old)
+        close_before_replacing(ctx, old)
     elif old is not None and not replace and not old.conversation_closed:
         raise UsageError(
             f"session {ctx.store.name!r} is already open (no conversation yet)",
@@ -122,7 +126,7 @@ def _stored(ctx: Context) -> MiawState | None:
         return None
 
 
-def _close_before_replacing(ctx: Context, old: MiawState) -> None:
+def close_before_replacing(ctx: Context, old: MiawState) -> None:
     link = _link_for(ctx)
     try:
         link.request(lambda client, timeout: client.close_conversation(old.conversation_id, timeout=timeout))
