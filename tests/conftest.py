@@ -3,7 +3,7 @@
 `cli` runs each step in this process through `run(argv, env)` (tests/cli.py); in a test marked `process` it
 runs the installed console script instead, each step its own process as for users (for state carried between
 concurrent processes, locks, signals, kill -9). Either way it checks after every run that no session key the
-sandbox ever issued appears in what it printed.
+sandbox ever issued appears in what it printed, nor any access token it minted or identity token a test made.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,17 +22,39 @@ from tests.cli import Run, check_in_process, invoke
 
 LIVEAGENT = str(Path(sys.executable).with_name("liveagent"))
 
-# Every byte the CLI printed during the run, and every session key a sandbox issued: checked at the end.
+# Every byte the CLI printed during the run, and every secret: each session key and Enhanced Chat access token a
+# sandbox issued (gathered after every run, so a later reset cannot hide one) and each identity token a test
+# handed the CLI (`secret`). Checked at the end.
 EVERY_OUTPUT: list[str] = []
 EVERY_KEY: set[str] = set()
 
 
+def secret(value: str) -> str:
+    """A secret a test gives the CLI (an identity token), registered for the run-wide leak check."""
+    EVERY_KEY.add(value)
+    return value
+
+
+def fragments(key: str) -> list[str]:
+    """What of a secret must never be printed, the least that gives it away: a session key's secret part
+    (`id!time!secret`), a JWT's claims and signature (its header is the same for many tokens and no secret)."""
+    if key.count(".") == 2:
+        return [part for part in key.split(".")[1:] if part]
+    return [key.split("!")[-1]]
+
+
+def leaks(keys: Iterable[str], outputs: Iterable[str]) -> set[str]:
+    """The secrets of which some fragment appears in the outputs."""
+    printed = "\n".join(set(outputs))
+    return {key for key in keys if any(part in printed for part in fragments(key))}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_session_key_ever_printed() -> Iterator[None]:
-    """Fails the run if any key issued to any test appears in anything the CLI printed in any test."""
+    """Fails the run if any secret of any test appears in anything the CLI printed in any test."""
     yield
-    leaks = {key for key in EVERY_KEY for text in EVERY_OUTPUT if key in text or key.split("!")[-1] in text}
-    assert not leaks, f"{len(leaks)} session key(s) appeared in the CLI's output"
+    found = leaks(EVERY_KEY, EVERY_OUTPUT)
+    assert not found, f"{len(found)} secret(s) (session keys, access or identity tokens) appeared in the CLI's output"
 
 
 @pytest.fixture(autouse=True)
@@ -91,6 +113,8 @@ class Cli:
         if "--show-secrets" not in args:
             self.outputs.append(run.stdout + run.stderr)
             EVERY_OUTPUT.append(run.stdout + run.stderr)
+        if self.sandbox is not None:
+            EVERY_KEY.update(self.sandbox.issued_keys())
         return run
 
     def established(self, *init: str) -> None:
@@ -102,7 +126,7 @@ class Cli:
 
     def leaked(self) -> list[str]:
         keys = self.sandbox.issued_keys() if self.sandbox is not None else []
-        return [k for k in keys for text in self.outputs if k in text or k.split("!")[-1] in text]
+        return sorted(leaks(keys, self.outputs))
 
 
 class InProcessCli(Cli):

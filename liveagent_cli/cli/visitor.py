@@ -47,6 +47,11 @@ def identity_token(ctx: Context) -> Any:
         try:
             token = path.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
+            if "eyJ" in text:  # a JWT with something around it ("Bearer eyJ…"), not a file name: never echoed
+                raise UsageError(
+                    f"{where} holds neither a JWT nor the name of a file (its value is not shown: it may be a token)",
+                    hint="pass the signed JWT itself (header.claims.signature), a file holding it, or - for stdin",
+                ) from None
             raise UsageError(
                 f"cannot read the identity token file {path}: {getattr(exc, 'strerror', None) or exc}",
                 hint="--identity-token takes a file holding the signed JWT, or - to read it from stdin",
