@@ -1,19 +1,24 @@
-"""Enhanced Chat behind the verbs (`ChatApi`, flows/api.py): each verb calls its flow and says what it did."""
+"""Enhanced Chat behind the verbs (`ChatApi`, flows/api.py): each verb calls its flow and says what it did.
+
+Each verb imports its own flow (and the event vocabulary only where events are shown): every step is its own
+process, and loading all of flows/miaw for one of them cost `send` about 10 ms of CPU and `status` the HTTP
+stack (bench/miaw_step_costs.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from liveagent_cli.core.errors import UsageError
-from liveagent_cli.core.events import ChatEvent
-from liveagent_cli.core.miaw import state as records
-from liveagent_cli.core.miaw.events import EVENT_NAMES, ConversationItem, interpret, json_line
-from liveagent_cli.core.miaw.state import MiawState
 from liveagent_cli.flows.context import Context
-from liveagent_cli.flows.miaw import resources, sending, session, stream
 from liveagent_cli.flows.verbs import Available, Done, IdentityToken, InitOptions, OnShown, PollOutcome, Shown
+
+if TYPE_CHECKING:
+    from liveagent_cli.core.events import ChatEvent
+    from liveagent_cli.core.miaw.events import ConversationItem
+    from liveagent_cli.core.miaw.state import MiawState
 
 
 class EnhancedChat:
@@ -27,6 +32,8 @@ class EnhancedChat:
         return False  # no step waits for the stream: a send stands on its own
 
     def open_session(self, ctx: Context, *, replace: bool, identity: IdentityToken | None) -> Done:
+        from liveagent_cli.flows.miaw import session
+
         given = session.Identity(identity.token, identity.source) if identity is not None else None
         state = session.open_session(ctx, replace=replace, identity=given)
         info = session.describe(state, ctx.store.name, show_secrets=not ctx.out.redactor.enabled)
@@ -37,6 +44,8 @@ class EnhancedChat:
         return Done(shown, note=note, fields=shown, summary=f"session {state.id} (an access token for {who})")
 
     def init(self, ctx: Context, options: InitOptions) -> Done:
+        from liveagent_cli.flows.miaw import session
+
         fields = options.fields
         language = str(fields.get("language") or "").replace("-", "_")
         state = session.init_conversation(
@@ -56,6 +65,9 @@ class EnhancedChat:
         timeout: float | None,
         stop: Callable[[], bool] | None = None,
     ) -> PollOutcome:
+        from liveagent_cli.core.miaw.events import json_line
+        from liveagent_cli.flows.miaw import stream
+
         def show(item: ConversationItem, event: ChatEvent, state: MiawState) -> None:
             on_shown(Shown(json_line(item, event), event, event.agent or state.agent_name or "agent"))
 
@@ -63,11 +75,15 @@ class EnhancedChat:
         return PollOutcome(result.types, result.kinds)
 
     def send(self, ctx: Context, text: str) -> Done:
+        from liveagent_cli.flows.miaw import sending
+
         state = sending.send_text(ctx, text)
         document = {"sent": True, "session": ctx.store.name, "conversation_id": state.conversation_id}
         return Done(document, note="sent message", quiet_in_json=True, summary=f"sent {text!r}")
 
     def end(self, ctx: Context, *, reason: str, local: bool, keep_conversation: bool) -> Done:
+        from liveagent_cli.flows.miaw import session
+
         state, was_open = session.end(ctx, keep_conversation=keep_conversation, local=local)
         base = {"session": ctx.store.name, "was_open": was_open, "conversation_id": state.conversation_id or None}
         if local:
@@ -82,16 +98,21 @@ class EnhancedChat:
         return Done(document, note=note, quiet_in_json=True, summary=summary)
 
     def typing(self, ctx: Context, on: bool) -> Done:
+        from liveagent_cli.flows.miaw import sending
+
         sending.typing(ctx, on)
         what = "TypingStartedIndicator" if on else "TypingStoppedIndicator"
         return Done({"sent": what, "session": ctx.store.name}, note=f"sent {what}", quiet_in_json=True)
 
     def choose(self, ctx: Context, number: int) -> Done:
+        from liveagent_cli.flows.miaw import sending
+
         _, text = sending.choose(ctx, number)
         document = {"sent": "ChoicesResponseMessage", "session": ctx.store.name, "choice": number, "text": text}
         return Done(document, note=f"sent choice {number} ({text})", quiet_in_json=True)
 
     def upload(self, ctx: Context, path: Path, *, any_type: bool, on_progress: Any) -> Done:
+        from liveagent_cli.flows.miaw import sending
         from liveagent_cli.flows.upload import plan_upload
 
         plan = plan_upload(path, any_type=any_type, max_bytes=sending.MAX_FILE_BYTES)
@@ -100,6 +121,9 @@ class EnhancedChat:
         return Done(document, note=f"uploaded {plan.path.name} ({plan.size} bytes)", quiet_in_json=True)
 
     def history(self, ctx: Context, *, limit: int | None) -> list[Shown]:
+        from liveagent_cli.core.miaw.events import interpret, json_line
+        from liveagent_cli.flows.miaw import resources
+
         shown = []
         for item in resources.history(ctx, limit=limit):
             event = interpret(item)
@@ -107,6 +131,8 @@ class EnhancedChat:
         return shown
 
     def availability(self, ctx: Context, ids: list[str]) -> Available:
+        from liveagent_cli.flows.miaw import resources
+
         if ids:
             raise UsageError(
                 "availability takes no ids on Enhanced Chat", hint="it reads the deployment's business hours"
@@ -126,6 +152,7 @@ class EnhancedChat:
             raise UsageError(
                 "visitor-settings takes no ids on Enhanced Chat", hint="it reads the deployment's configuration"
             )
+        from liveagent_cli.flows.miaw import resources
         from liveagent_cli.flows.miaw.prechat import form_of
 
         body = resources.visitor_settings(ctx)
@@ -139,9 +166,14 @@ class EnhancedChat:
         return Done(body, lines=tuple(lines))
 
     def status(self, ctx: Context, *, show_secrets: bool) -> Done:
+        from liveagent_cli.core.miaw import state as records
+        from liveagent_cli.flows.miaw import session
+
         state = records.load(ctx.store)
         info = session.describe(state, ctx.store.name, show_secrets=show_secrets)
         return Done(info, fields=info)
 
     def until_names(self) -> list[str]:
+        from liveagent_cli.core.miaw.events import EVENT_NAMES
+
         return sorted(set(EVENT_NAMES.values()))
