@@ -97,8 +97,11 @@ def doctor_cmd(
         Path | None, typer.Option("--prechat-file", metavar="FILE", help="also check this pre-chat file")
     ] = None,
 ) -> None:
-    """Preflight a deployment's settings: ids, TLS, API version, Settings, Availability, SwitchServer (Enhanced
-    Chat: Messaging URL, TLS, configuration, deployment type, token, org id, event stream, business hours)."""
+    """Preflight a deployment: are its settings sound, and does the server answer for them?
+
+    Live Agent: ids, TLS, API version, Settings, Availability, SwitchServer. Enhanced Chat: Messaging URL, TLS,
+    published configuration, deployment type, token, org id, pre-chat form, event stream, business hours.
+    """
     from liveagent_cli.flows.api import MIAW, chosen_api
     from liveagent_cli.flows.doctor import verdict
 
