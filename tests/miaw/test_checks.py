@@ -116,6 +116,17 @@ def test_smoke_takes_pre_chat_values_by_field_name(miaw: Miaw, sandbox: Sandbox)
     assert "--agent-id is for Live Agent" in miaw("smoke", "--agent-id", "005000000000001").stderr
 
 
+def test_smoke_as_a_verified_user(miaw: Miaw, sandbox: Sandbox, tmp_path: Path) -> None:
+    from tests.miaw.test_secrets import identity_token
+
+    file = tmp_path / "identity.jwt"
+    file.write_text(identity_token("ci@example.com"))
+    run = miaw("smoke", "--identity-token", str(file))
+    assert run.code == 0, run.stderr
+    assert "an access token for a verified user" in run.stdout
+    assert [c["verified"] for c in sandbox.chats()] == [True]
+
+
 def test_smoke_against_an_unreachable_server_is_an_error_not_a_failure(miaw: Miaw, tmp_path: Path) -> None:
     report = tmp_path / "down.xml"
     run = miaw("smoke", "--junit", str(report), LIVEAGENT_POD="http://127.0.0.1:9", LIVEAGENT_NETWORK_TIMEOUT="1")
