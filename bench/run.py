@@ -1,7 +1,8 @@
 """`make bench`: every benchmark in one run, one markdown report printed and written to bench/results.md.
 
 Each part runs as its own process (so one part's imports and threads never colour another's timings):
-per-step cost, delivery latency, sandbox capacity (legacy Chat, then Enhanced Chat), follower memory.
+per-step cost, delivery latency, sandbox capacity (legacy Chat, then Enhanced Chat), follower memory, then the
+Enhanced Chat client's own: `send` against a bare requests script, delivery latency, follower memory.
 Figures are ratios and percentiles from this run on this machine; nothing here is asserted by the test suite.
 
     python bench/run.py [--quick]     # --quick: fewer runs and messages, for a look rather than a record
@@ -41,6 +42,9 @@ def main() -> int:
         part("sandbox_capacity.py", *(["--levels", "100,500", "--duration", "5"] if quick else [])),
         part("miaw_capacity.py", *(["--levels", "100,500", "--duration", "5"] if quick else [])),
         part("follower_memory.py", "--messages", "2000" if quick else "10000"),
+        part("miaw_step_costs.py", "--runs", "10" if quick else "30"),
+        part("miaw_delivery_latency.py", "--messages", "200" if quick else "1000"),
+        part("miaw_follower_memory.py", "--messages", "2000" if quick else "10000"),
     ]
     report = (
         header
@@ -54,6 +58,9 @@ def main() -> int:
                     "Sandbox capacity",
                     "Enhanced Chat capacity",
                     "Memory over a long conversation",
+                    "Enhanced Chat: per-step cost",
+                    "Enhanced Chat: delivery latency",
+                    "Enhanced Chat: memory over a long conversation",
                 ),
                 sections,
                 strict=True,
