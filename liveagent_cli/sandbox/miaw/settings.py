@@ -17,14 +17,16 @@ ORG_ID_PATTERN = re.compile(r"00D[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?\Z")
 DEPLOYMENT_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}\Z")
 
 SECOND_STREAM_CHOICES = ("replace", "refuse")
-LAST_EVENT_ID_CHOICES = ("lenient", "strict")
+LAST_EVENT_ID_CHOICES = ("lenient", "malformed", "strict")
 PING_DATA_CHOICES = ("zero", "counter")
 ENTRY_PAYLOAD_CHOICES = ("object", "string")
 IDENTITY_FAILURE_CHOICES = ("guest", "reject")
 
 PROFILES: dict[str, dict[str, Any]] = {
     "forgiving": {"replay": True, "second_stream": "replace", "last_event_id": "lenient", "retry_after": True},
-    "strict": {"replay": False, "second_stream": "refuse", "last_event_id": "strict", "retry_after": False},
+    # a missing Last-Event-Id stays allowed even here: production clients (Botpress's Salesforce integration)
+    # open the stream without one, so a real server accepts it; only a malformed one is refused
+    "strict": {"replay": False, "second_stream": "refuse", "last_event_id": "malformed", "retry_after": False},
 }
 
 
@@ -38,7 +40,9 @@ class MiawSettings:
     # the choices of PROFILES (defaults: forgiving)
     replay: bool = True  # a stream opened with Last-Event-Id gets what the subject missed since
     second_stream: str = "replace"  # a second stream of one subject: "replace" the first, or "refuse" it (409)
-    last_event_id: str = "lenient"  # a missing or malformed Last-Event-Id: "lenient" ignores it, "strict" 400s
+    # Last-Event-Id: "lenient" ignores a missing or malformed one, "malformed" 400s a malformed one (a missing one
+    # starts from now), "strict" 400s both (F-AGENT's claim; breaks clients that real servers serve)
+    last_event_id: str = "lenient"
     retry_after: bool = True  # a 429 says when to try again (Retry-After)
     # choices where clients (not strictness) differ
     ping_data: str = "zero"  # `event:ping` data: "zero" (0 every time) or "counter" (1, 2, 3...)

@@ -81,15 +81,15 @@ class EventStreamAPI:
 
     def _last_event_id(self, request: Request) -> int | None:
         raw = request.headers.get("last-event-id")
-        strict = self.messaging.settings.last_event_id == "strict"
+        choice = self.messaging.settings.last_event_id
         if raw is None:
-            if strict:
+            if choice == "strict":
                 raise BadRequest("Last-Event-Id is required: the lastEventId of the token, or of the last event")
             return None
         value = raw.strip()
         if value.isdigit() and len(value) <= 19:
             return int(value)
-        if strict:
+        if choice != "lenient":
             raise BadRequest(f"Last-Event-Id {raw[:40]!r} is not an event id")
         return None
 

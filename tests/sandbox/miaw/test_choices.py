@@ -61,11 +61,21 @@ def test_a_malformed_last_event_id_is_400_when_strict(make_sandbox: MakeSandbox,
 
 
 def test_a_missing_last_event_id_is_400_when_strict(make_sandbox: MakeSandbox, user_on: UserOn) -> None:
-    """F-AGENT claims 400 without it (§1.4, UNVERIFIED): the strict choice."""
+    """F-AGENT claims 400 without it (§1.4, UNVERIFIED): the knob's strictest choice."""
     user = user_on(make_sandbox(last_event_id="strict"))
     user.login()
     assert user.stream(resume=False, expect=None).status == 400
     assert user.stream(last_event_id="0").status == 200
+
+
+def test_the_strict_profile_refuses_a_malformed_last_event_id_but_not_a_missing_one(
+    make_sandbox: MakeSandbox, user_on: UserOn
+) -> None:
+    """Production clients (Botpress) open the stream without the header, so a real server takes it."""
+    user = user_on(make_sandbox(strict=True))
+    user.login()
+    assert user.stream(last_event_id="not-an-id", expect=None).status == 400
+    assert user.stream(resume=False).status == 200
 
 
 def test_the_18_character_org_id_on_the_stream_when_allowed(make_sandbox: MakeSandbox, user_on: UserOn) -> None:
