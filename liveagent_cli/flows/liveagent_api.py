@@ -38,10 +38,13 @@ class LiveAgent:
 
     def open_session(self, ctx: Context, *, replace: bool, identity: IdentityToken | None) -> Done:
         from liveagent_cli.flows.describe import describe_state
+        from liveagent_cli.flows.other_api import clear_other_api
         from liveagent_cli.flows.steps import open_session
 
         if identity is not None:
             raise UsageError("--identity-token is for Enhanced Chat", hint="Live Agent has no verified users")
+        ctx.settings.endpoint()  # settings first: a bad one must not end another API's chat
+        clear_other_api(ctx, self.name, replace=replace)
         state = open_session(ctx, replace=replace)
         info = describe_state(state, ctx.store.name, show_secrets=not ctx.out.redactor.enabled)
         keep = ("session", "pod", "id", "affinity", "client_poll_timeout", "key")

@@ -1,11 +1,13 @@
-"""Opening a session in a slot that holds the other API's session (a slot holds one of either: core/miaw/state.py).
+"""Opening a session in a slot that holds the other API's session (a slot holds one of either:
+core/miaw/state.py).
 
-It is the same decision as over a session of the opening API's own: a chat still open is refused without
-`--replace`; with it, the chat is ended on its own server first (Live Agent: ChatEnd, or DELETE before init;
-Enhanced Chat: the conversation closed), as each API's replace does, so no agent is left in a chat nobody
-can end, and a server that cannot be reached refuses the replace (the hint names `end --local`). A chat that
-already ended is forgotten without asking. Either way the slot is then empty for the opening sibling, which
-takes it as it takes an empty one.
+Each sibling's `open_session` calls it first (flows/liveagent_api.py, flows/miaw/api.py), so the lower flows
+it reaches back into never import it. It is the same decision as over a session of the opening API's own: a
+chat still open is refused without `--replace`; with it, the chat is ended on its own server first (Live
+Agent: ChatEnd, or DELETE before init; Enhanced Chat: the conversation closed), as each API's replace does,
+so no agent is left in a chat nobody can end, and a server that cannot be reached refuses the replace (the
+hint names `end --local`). A chat that already ended is forgotten without asking. Either way the slot is
+then empty for the opening sibling, which takes it as it takes an empty one.
 """
 
 from __future__ import annotations

@@ -29,11 +29,7 @@ def open_session(ctx: Context, *, replace: bool = False) -> SessionState:
     `end --local`). No lock is held across a request: the new session is stored only if the slot still holds
     what it held when we looked (another process may have opened one meanwhile).
     """
-    from liveagent_cli.flows.other_api import clear_other_api
-    from liveagent_cli.flows.verbs import LIVEAGENT
-
     pod, api_version = ctx.settings.endpoint()
-    clear_other_api(ctx, LIVEAGENT, replace=replace)
     old = _stored(ctx, readable_only=replace)
     if old is not None and old.chat != ChatPhase.ENDED:
         if not replace:

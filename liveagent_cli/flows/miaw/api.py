@@ -33,8 +33,11 @@ class EnhancedChat:
 
     def open_session(self, ctx: Context, *, replace: bool, identity: IdentityToken | None) -> Done:
         from liveagent_cli.flows.miaw import session
+        from liveagent_cli.flows.other_api import clear_other_api
 
         given = session.Identity(identity.token, identity.source) if identity is not None else None
+        ctx.settings.messaging()  # settings first: a bad one must not end another API's chat
+        clear_other_api(ctx, self.name, replace=replace)
         state = session.open_session(ctx, replace=replace, identity=given)
         info = session.describe(state, ctx.store.name, show_secrets=not ctx.out.redactor.enabled)
         keep = ("session", "api", "pod", "id", "verified", "token_expires_at", "access_token")

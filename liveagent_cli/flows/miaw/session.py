@@ -47,11 +47,7 @@ class Identity:
 
 def open_session(ctx: Context, *, replace: bool = False, identity: Identity | None = None) -> MiawState:
     """Mint an access token and store the session under the store's name (nothing is created yet)."""
-    from liveagent_cli.flows.other_api import clear_other_api
-    from liveagent_cli.flows.verbs import MIAW
-
     url, org_id, deployment = ctx.settings.messaging()
-    clear_other_api(ctx, MIAW, replace=replace)
     old = _stored(ctx)
     if old is not None and not old.conversation_closed and old.conversation_id:
         if not replace:
