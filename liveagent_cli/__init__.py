@@ -1,4 +1,4 @@
-"""liveagent: the visitor side of Salesforce's Live Agent (Chat) REST API, from the shell.
+"""liveagent: the visitor side of Salesforce's chat (Enhanced Chat and the legacy Live Agent REST API), from the shell.
 
 It is a Python library too (docs/python-api.md). These names are imported on first use, so `import
 liveagent_cli` stays cheap and none of them brings in Typer, Rich or prompt_toolkit:

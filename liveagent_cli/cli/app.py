@@ -47,7 +47,10 @@ COMMANDS: dict[str, str] = {
     "sandbox": "sandbox",
 }
 GROUPS = frozenset({"config", "sandbox"})
-HELP = "Drive the visitor side of Salesforce's Live Agent (Chat) REST API from the shell, with a sandbox pod built in."
+HELP = (
+    "Drive the visitor side of Salesforce's chat from the shell, one step per process: Enhanced Chat (Messaging "
+    "for In-App and Web) and the legacy Live Agent (Chat) REST API, with a sandbox serving both built in."
+)
 
 
 def _version(value: bool) -> None:
@@ -61,7 +64,7 @@ def _main(
         bool, typer.Option("--version", help="print the version and exit", callback=_version, is_eager=True)
     ] = False,
 ) -> None:
-    """Drive the visitor side of Salesforce's Live Agent (Chat) REST API from the shell."""
+    """Drive the visitor side of Salesforce's Enhanced Chat or legacy Live Agent (Chat) API from the shell."""
 
 
 def build_app(only: str | None = None) -> typer.Typer:
