@@ -11,9 +11,9 @@ to the moment the echo arrives on its poll. After the last send it waits up to `
 echoes still on their way; what has not arrived by then counts as lost.
 
 Reported per level: chats, messages sent / echoed / lost, throughput, p50 / p99 / max round trip, the
-sandbox's CPU over the window (share of one core) and its peak resident memory (VmHWM from /proc). Printed
-as a markdown table and written to bench/results.md. Everything runs on loopback; every loop is bounded in
-count and in time.
+sandbox's CPU over the window (share of one core), its peak resident memory (VmHWM from /proc) and the load
+average before the level. Printed as a markdown table and written to bench/results.md. Everything runs on
+loopback; every loop is bounded in count and in time.
 
     python bench/sandbox_capacity.py [--levels 100,500,1000] [--duration 20] [--grace 5]
 """
@@ -203,6 +203,7 @@ def main() -> int:
     raise_file_limit()
     rows = []
     for chats in levels:
+        load = os.getloadavg()[0]  # the neighbours' share of this machine: above 2, they colour the figures
         proc, pod_url = start_sandbox("--poll-hold", "30", "--accept-after", "0")
         try:
             stats, seconds, cpu = asyncio.run(run_level(pod_url, proc.pid, chats, args.duration, args.grace))
@@ -224,6 +225,7 @@ def main() -> int:
             "max": max(rtt) if rtt else float("nan"),
             "rss": rss,
             "cpu": cpu,
+            "load": load,
         }
         rows.append(row)
         print(f"{chats} chats: {row['echoed']}/{row['sent']} echoed, p99 {row['p99']:.1f} ms", file=sys.stderr)
@@ -241,14 +243,14 @@ def render(rows: list[dict[str, float]], duration: float) -> str:
     )
     lines = [
         "| chats | failed to start | sent | echoed | lost | errors | msg/s | p50 ms | p99 ms | max ms "
-        "| sandbox CPU | sandbox peak RSS MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| sandbox CPU | sandbox peak RSS MiB | load average before |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['chats']} | {r['setup_failures']} | {r['sent']} | {r['echoed']} | {r['lost']} | "
             f"{r['errors']} | {r['throughput']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['max']:.1f} | "
-            f"{r['cpu']:.0f}% | {r['rss']:.1f} |"
+            f"{r['cpu']:.0f}% | {r['rss']:.1f} | {r['load']:.1f} |"
         )
     return head + "\n".join(lines) + "\n"
 
