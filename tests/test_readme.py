@@ -60,16 +60,21 @@ def test_every_link_between_the_pages_resolves() -> None:
 
 
 def test_the_readme_has_the_recipes_the_manual_promises() -> None:
-    assert {"wait-then-send", "follow-into-jq", "several-chats", "ci-sandbox-job"} <= set(RECIPES)
+    promised = {"wait-then-send", "follow-into-jq", "several-chats", "ci-sandbox-job"}
+    assert promised | {f"{name}-miaw" for name in promised} <= set(RECIPES)  # each for both APIs
+    for name in promised:
+        assert re.search(r"^# api: miaw$", RECIPES[f"{name}-miaw"], re.M), f"{name}-miaw does not run on Enhanced Chat"
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
 def test_recipe_runs_green_against_the_sandbox(name: str, tmp_path: Path) -> None:
     body = RECIPES[name]
+    api = re.search(r"^# api: (\S+)$", body, re.M)  # `# api: miaw`: inside `sandbox exec --api miaw`
     env = dict(os.environ, PATH=f"{Path(LIVEAGENT).parent}:{os.environ['PATH']}")
     env.pop("LIVEAGENT_STATE_DIR", None)  # sandbox exec gives the recipe a throwaway state folder
+    exec_options = ["--api", api[1], "--accept-after", "0.2"] if api else ["--accept-after", "0.2"]
     run = subprocess.run(
-        [LIVEAGENT, "sandbox", "exec", "--accept-after", "0.2", "--", "bash", "-euo", "pipefail", "-c", body],
+        [LIVEAGENT, "sandbox", "exec", *exec_options, "--", "bash", "-euo", "pipefail", "-c", body],
         capture_output=True,
         text=True,
         timeout=90,
@@ -77,5 +82,7 @@ def test_recipe_runs_green_against_the_sandbox(name: str, tmp_path: Path) -> Non
         cwd=tmp_path,
     )
     assert run.returncode == 0, f"recipe {name} failed:\n{run.stdout}\n{run.stderr}"
+    if api and api[1] == "miaw":
+        assert "(Enhanced Chat)" in run.stderr.splitlines()[0], f"recipe {name} did not run against Enhanced Chat"
     for expected in re.findall(r"^# expect: (.*)$", body, re.M):
         assert expected in run.stdout, f"recipe {name}: {expected!r} not in its output:\n{run.stdout}"
