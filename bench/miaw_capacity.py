@@ -328,28 +328,28 @@ def render(rows: list[dict[str, float]], duration: float) -> str:
     )
     lines = [
         "| conversations | failed to start | sent | echoed | lost | duplicates | errors | msg/s | p50 ms | p95 ms "
-        "| p99 ms | max ms | sandbox CPU | generator CPU | sandbox peak RSS MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| p99 ms | max ms | sandbox CPU | generator CPU | sandbox peak RSS MiB | load average before |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['conversations']} | {r['setup_failures']} | {r['sent']} | {r['echoed']} | {r['lost']} | "
             f"{r['duplicates']} | {r['errors'] + r['streams_lost']} | {r['throughput']:.0f} | {r['p50']:.1f} | "
             f"{r['p95']:.1f} | {r['p99']:.1f} | {r['max']:.1f} | {r['cpu']:.0f}% | {r['generator_cpu']:.0f}% | "
-            f"{r['rss']:.1f} |"
+            f"{r['rss']:.1f} | {r['load']:.1f} |"
         )
     ramp = [
         "",
         "Ramp-up, before the measured window (wall time, and the sandbox's CPU seconds; each token is an RS256 JWT):",
         "",
         "| conversations | tokens: wall s | tokens: sandbox CPU s | per token: CPU ms / p50 answer ms "
-        "| streams + create + join: wall s | sandbox CPU s | load average before |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| streams + create + join: wall s | sandbox CPU s |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         ramp.append(
             f"| {r['conversations']} | {r['tokens_s']:.1f} | {r['tokens_cpu']:.1f} | {r['token_cpu_ms']:.1f} / "
-            f"{r['token_p50']:.1f} | {r['streams_s']:.1f} | {r['streams_cpu']:.1f} | {r['load']:.1f} |"
+            f"{r['token_p50']:.1f} | {r['streams_s']:.1f} | {r['streams_cpu']:.1f} |"
         )
     return head + "\n".join(lines + ramp) + "\n"
 
