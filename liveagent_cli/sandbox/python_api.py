@@ -57,6 +57,7 @@ class SandboxOptions(TypedDict, total=False):
     agent: str
     accept_after: float
     poll_hold: float
+    client_poll_timeout: int | None
     allow_remote: bool
     seed: int | None
     connection_timeout: float

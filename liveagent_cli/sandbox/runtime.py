@@ -78,6 +78,9 @@ class SandboxConfig:
     agent: str = "echo"  # echo, manual, busy, script:FILE
     accept_after: float = 1.0  # seconds before the echo agent accepts
     poll_hold: float = 30.0  # seconds an idle long poll is held before 204
+    # the clientPollTimeout SessionId hands out (None: the hold rounded up, plus 10, as a real pod's 40 to its
+    # 30): how long a client waits out a poll it cut off; tests of that wait make it short
+    client_poll_timeout: int | None = None
     allow_remote: bool = False  # the sandbox has no authentication: loopback unless asked
     seed: int | None = None  # makes ids, keys, tokens and `p=` faults reproducible
     connection_timeout: float = DEFAULT_CONNECTION_TIMEOUT  # seconds without polls before a session expires
@@ -156,6 +159,9 @@ class SandboxConfig:
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number of seconds, 0 or more")
+        given = self.client_poll_timeout
+        if given is not None and (isinstance(given, bool) or not isinstance(given, int) or given < self.poll_hold):
+            raise ValueError("client_poll_timeout must be a whole number of seconds, no less than poll_hold")
         if not math.isfinite(self.connection_timeout) or self.connection_timeout <= 0:
             raise ValueError("connection_timeout must be a positive number of seconds")
         if self.max_body < 0:
@@ -200,7 +206,10 @@ class _Runtime:
         self.accept_after = config.accept_after
         spec = agent_spec(config.agent, accept_after=config.accept_after)
         settings = PodSettings(
-            poll_hold=config.poll_hold, connection_timeout=config.connection_timeout, **config.choices()
+            poll_hold=config.poll_hold,
+            poll_timeout_given=config.client_poll_timeout,
+            connection_timeout=config.connection_timeout,
+            **config.choices(),
         )
         self.pod = Pod(settings, spec, LiveAgentChat, seed=config.seed)
         self.messaging = Messaging(config.miaw_settings(), spec, MiawAgentChat, seed=config.seed)

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from liveagent_cli.sandbox import AGENT_USER_ID, Sandbox
 from tests.sandbox.helpers import API_VERSION, Control, Visitor, wait_until
 
@@ -33,6 +35,17 @@ def test_session_id_has_the_documented_shape(visitor: Visitor) -> None:
     assert re.fullmatch(r"[0-9a-f]{8}", info["affinityToken"])
     assert info["clientPollTimeout"] == 12  # poll_hold 2 + 10, an integer
     assert isinstance(info["clientPollTimeout"], int)
+
+
+def test_client_poll_timeout_can_be_set_but_never_below_the_hold(
+    make_sandbox: Callable[..., Sandbox], visitor_on: VisitorOn
+) -> None:
+    from liveagent_cli.sandbox import SandboxConfig
+
+    assert visitor_on(make_sandbox(poll_hold=2.0, client_poll_timeout=3)).open()["clientPollTimeout"] == 3
+    for too_short in (1, 2.5, True):
+        with pytest.raises(ValueError, match="client_poll_timeout must be a whole number of seconds, no less than"):
+            SandboxConfig(poll_hold=2.0, client_poll_timeout=too_short).validate()  # type: ignore[arg-type]
 
 
 def test_session_id_tolerates_a_missing_affinity_header(visitor: Visitor) -> None:

@@ -72,6 +72,7 @@ BREADCRUMB_KEY_CHOICES = ("record", "ignore")
 @dataclass(frozen=True, slots=True)
 class PodSettings:
     poll_hold: float = 30.0
+    poll_timeout_given: int | None = None  # the clientPollTimeout handed out; None: the hold rounded up, plus 10
     connection_timeout: float = DEFAULT_CONNECTION_TIMEOUT
     tombstone_ttl: float = 60.0
     history_limit: int = 1000
@@ -83,6 +84,8 @@ class PodSettings:
 
     @property
     def client_poll_timeout(self) -> int:
+        if self.poll_timeout_given is not None:
+            return self.poll_timeout_given
         return math.ceil(self.poll_hold) + 10
 
 
