@@ -40,6 +40,7 @@ LIVEAGENT = "liveagent"
 STATE_SCHEMA = 1  # the file's outer schema, shared with core/state.py
 MIAW_SCHEMA = 1  # the [miaw] table's own
 SEEN_KEPT = 500  # entry ids remembered for de-duplication: far more than one cut can miss
+SEEN_DIGEST_BYTES = 6  # of each remembered id's hash: a false match is a 1 in 10**12 chance per event
 PENDING_KEPT = 100
 _HEADER = "# liveagent session state (Enhanced Chat). Holds a live access token: do not share or commit this file.\n"
 _RESET_HINT = "remove it (the conversation is lost to this tool) and start again with `liveagent session`"
@@ -67,7 +68,10 @@ class MiawState:
     language: str = ""
     prechat_form: str = ""  # the token response's pre-chat form (JSON), to check values against
     last_event_id: str = ""  # of the last event printed (or the token's lastEventId before any)
-    seen_entries: list[str] = field(default_factory=list)  # entry ids printed lately (at most SEEN_KEPT)
+    # the entry ids printed lately (at most SEEN_KEPT), as short digests in one space-separated string: every
+    # step reads and writes the whole state, and 500 ids as a TOML array made each `send` of a long
+    # conversation parse 22 KB of it four times (bench/miaw_step_costs.py); this is a quarter of the work
+    seen_entry_digests: str = ""
     last_entry_ms: int = 0  # transcriptedTimestamp of the newest entry printed
     pending_messages: list[str] = field(default_factory=list)  # ids chosen, request not yet answered
     messages_sent: int = 0
@@ -84,13 +88,17 @@ class MiawState:
     def api(self) -> str:
         return API
 
+    def has_seen(self, entry_id: str) -> bool:
+        """Whether the entry `entry_id` is among those printed lately."""
+        return bool(entry_id) and _digest(entry_id) in self.seen_entry_digests.split()
+
     def remember_entry(self, entry_id: str, timestamp: int | None) -> None:
         """An entry was printed: its id joins the recent ones, its time may move the high-water mark."""
         if entry_id:
-            if entry_id in self.seen_entries:
-                self.seen_entries.remove(entry_id)
-            self.seen_entries.append(entry_id)
-            del self.seen_entries[:-SEEN_KEPT]
+            digest = _digest(entry_id)
+            seen = [d for d in self.seen_entry_digests.split() if d != digest]
+            seen.append(digest)
+            self.seen_entry_digests = " ".join(seen[-SEEN_KEPT:])
         if timestamp is not None and timestamp > self.last_entry_ms:
             self.last_entry_ms = min(timestamp, INT64_MAX)
 
@@ -112,6 +120,12 @@ class MiawState:
         if "chat" in kwargs:
             kwargs["chat"] = ChatPhase(kwargs["chat"])
         return cls(**kwargs)
+
+
+def _digest(entry_id: str) -> str:
+    import hashlib  # loaded by requests already wherever entries are followed; status never needs it
+
+    return hashlib.blake2b(entry_id.encode("utf-8"), digest_size=SEEN_DIGEST_BYTES).hexdigest()
 
 
 def _required(f: Any) -> bool:

@@ -256,7 +256,7 @@ class Follower:
             self.result.ended, self.result.end_reason = meaning.kind, meaning.reason
 
     def _seen(self, item: ConversationItem) -> bool:
-        if item.entry_id and item.entry_id in self.state.seen_entries:
+        if item.entry_id and self.state.has_seen(item.entry_id):
             return True
         return item.timestamp is not None and item.timestamp < self.state.last_entry_ms
 
