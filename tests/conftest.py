@@ -89,6 +89,7 @@ class Cli:
     def __init__(self, sandbox: Sandbox | None) -> None:
         self.sandbox = sandbox
         self.outputs: list[str] = []
+        self.cleanups: list[Callable[[], None]] = []  # run by the `cli` fixture when the test ends (stop_all)
 
     def env(self, **extra: str) -> dict[str, str]:
         env = dict(os.environ)
@@ -107,6 +108,19 @@ class Cli:
         proc = subprocess.run([LIVEAGENT, *args], input=data, capture_output=True, timeout=timeout, env=self.env(**env))
         run = Run(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
         return self.record(run, args)
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        """`liveagent ARGS` in the background, stdout and stderr piped; killed if it still runs, and its pipes
+        closed, when the test ends, failed or not."""
+        proc = subprocess.Popen([LIVEAGENT, *args], env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.cleanups.append(lambda: reap(proc))
+        return proc
+
+    def stop_all(self) -> None:
+        """What a test left running goes now: its pipes, collected in a later test, would fail that one
+        (PytestUnraisableExceptionWarning: unclosed file)."""
+        while self.cleanups:
+            self.cleanups.pop()()
 
     def record(self, run: Run, args: tuple[str, ...]) -> Run:
         """Keep what a run printed for the leak checks (a --show-secrets run may print the key)."""
@@ -145,8 +159,19 @@ def pytest_configure(config: pytest.Config) -> None:
 def cli(sandbox: Sandbox, request: pytest.FixtureRequest) -> Iterator[Cli]:
     runner = Cli(sandbox) if request.node.get_closest_marker("process") else InProcessCli(sandbox)
     yield runner
+    runner.stop_all()
     EVERY_KEY.update(sandbox.issued_keys())
     assert runner.leaked() == [], "a session key appeared in the CLI's output"
+
+
+def reap(proc: subprocess.Popen[bytes]) -> None:
+    """Kill `proc` if it still runs, wait for it, close its pipes."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=30)
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -8,13 +8,12 @@ import json
 import os
 import queue
 import signal
-import subprocess
 import threading
 
 import pytest
 
 from liveagent_cli.sandbox import Sandbox
-from tests.conftest import LIVEAGENT, PROFILES, Cli, wait_until
+from tests.conftest import PROFILES, Cli, reap, wait_until
 
 pytestmark = pytest.mark.process  # concurrent processes on one session: locks, the poll lock, kill -9
 
@@ -23,15 +22,12 @@ class Follower:
     """`liveagent poll --follow --json` in the background, its stdout lines on a queue as they arrive."""
 
     def __init__(self, cli: Cli, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [LIVEAGENT, "poll", "--follow", "--json", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=cli.env(),
-        )
+        self.proc = cli.start("poll", "--follow", "--json", *args)
         self.lines: queue.Queue[dict | None] = queue.Queue()
         self.stderr = b""
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        cli.cleanups.append(self.stop)
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -44,22 +40,24 @@ class Follower:
 
     def wait(self, timeout: float = 30) -> int:
         code = self.proc.wait(timeout=timeout)
-        assert self.proc.stderr is not None and self.proc.stdout is not None
+        assert self.proc.stderr is not None
         self.stderr = self.proc.stderr.read()
-        self.proc.stderr.close()
-        self.proc.stdout.close()
+        self.stop()
         return code
+
+    def stop(self) -> None:
+        """Killed if it still runs; its stdout closed once the reader has read to its end."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=30)
+        self.reader.join(timeout=30)
+        reap(self.proc)
 
 
 # Against the usual sandbox only: nothing polls here, and the profiles differ only in polls and breadcrumbs.
 def test_twenty_concurrent_sends_all_land_once_in_sequence_order(cli: Cli, sandbox: Sandbox) -> None:
     cli.established()
-    procs = [
-        subprocess.Popen(
-            [LIVEAGENT, "send", f"message {i}"], env=cli.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        for i in range(20)
-    ]
+    procs = [cli.start("send", f"message {i}") for i in range(20)]
     results = [(p.communicate(timeout=60)[1], p.returncode) for p in procs]
     assert all(code == 0 for _, code in results), results
     [chat] = sandbox.chats()
@@ -75,12 +73,7 @@ def test_a_second_poller_waits_instead_of_opening_a_second_long_poll(cli: Cli, s
     first = Follower(cli)
     # wait until the first follower's long poll is held by the pod
     wait_until(lambda: sandbox.chats()[0]["pollsHeld"] == 1)
-    second = subprocess.Popen(
-        [LIVEAGENT, "poll", "--until", "ChatMessage", "--json"],
-        env=cli.env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    second = cli.start("poll", "--until", "ChatMessage", "--json")
     assert second.stderr is not None
     note = second.stderr.readline().decode()
     assert f"another process is polling this session (pid {first.proc.pid}: liveagent poll --follow" in note

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from liveagent_cli.sandbox import Sandbox
-from tests.conftest import LIVEAGENT, PROFILES, Cli, wait_until
+from tests.conftest import PROFILES, Cli, wait_until
 from tests.test_concurrency import Follower
 
 # A process that holds one of a session's locks (through the store, so it signs it) until its stdin closes.
@@ -72,9 +72,10 @@ def _texts(*runs_stdout: str) -> list[str]:
 
 
 def _in_flight(cli: Cli, sandbox: Sandbox, text: str) -> subprocess.Popen[bytes]:
-    """`send TEXT` as a process whose POST the pod has taken but not yet answered (a `delay` fault)."""
-    sandbox.add_fault("delay:ms=5000,times=1,path=ChatMessage")
-    proc = subprocess.Popen([LIVEAGENT, "send", text], env=cli.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    """`send TEXT` as a process whose POST the pod has taken but not yet answered (a `delay` fault): 3 s for the
+    caller to stop it (SIGSTOP) mid-POST, which takes it milliseconds."""
+    sandbox.add_fault("delay:ms=3000,times=1,path=ChatMessage")
+    proc = cli.start("send", text)
     wait_until(lambda: text in sandbox.chats()[0]["transcript"])
     return proc
 
@@ -193,7 +194,7 @@ def test_a_send_waits_for_a_silent_poller_only_so_long_then_sends(
 def test_two_inits_at_once_post_chasitor_init_once(cli: Cli, sandbox: Sandbox) -> None:
     assert cli("session").code == 0
     sandbox.add_fault("delay:ms=2000,times=1,path=ChasitorInit")
-    first = subprocess.Popen([LIVEAGENT, "init"], env=cli.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = cli.start("init")
     wait_until(lambda: len(_posts(sandbox, "ChasitorInit")) == 1)  # taken by the pod, not yet answered
     second = cli("init")
     _, err = first.communicate(timeout=30)
@@ -206,7 +207,7 @@ def test_two_inits_at_once_post_chasitor_init_once(cli: Cli, sandbox: Sandbox) -
 def test_end_keeps_a_session_that_replaced_it_meanwhile(cli: Cli, sandbox: Sandbox) -> None:
     assert cli("session").code == 0
     sandbox.add_fault("delay:ms=3000,times=1,path=SessionId")  # the DELETE's answer comes late
-    ending = subprocess.Popen([LIVEAGENT, "end"], env=cli.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ending = cli.start("end")
     wait_until(lambda: any(r["method"] == "DELETE" for r in sandbox.requests()))
     assert cli("session", "--replace").code == 0
     new_id = json.loads(cli("status", "--json").stdout)["id"]
@@ -298,12 +299,7 @@ def test_a_poll_cut_off_by_its_timeout_is_waited_out_not_doubled(cli: Cli, sandb
     chat_id = sandbox.chats()[0]["id"]
     assert cli("poll", "--until", "ChatMessage", "--timeout", "1").code == 8  # abandons a held poll
     # at once, while the pod (which never sees a client go) still holds the abandoned one
-    second = subprocess.Popen(
-        [LIVEAGENT, "poll", "--until", "ChatMessage", "--json"],
-        env=cli.env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    second = cli.start("poll", "--until", "ChatMessage", "--json")
     assert second.stderr is not None
     assert b"the last long poll of this session was cut off" in second.stderr.readline()
     wait_until(lambda: sandbox.chats()[0]["pollsHeld"] == 0, timeout=20)  # the pod let the old one go
