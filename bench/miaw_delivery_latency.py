@@ -111,7 +111,8 @@ def measure(messages: int) -> dict[str, float]:
 def table(result: dict[str, float]) -> str:
     return (
         f"Enhanced Chat delivery latency: an agent's message written on the event stream until "
-        f"`poll --follow --json` printed it ({int(result['messages'])} messages, one at a time).\n\n"
+        f"`poll --follow --json` printed it ({int(result['messages'])} messages, one at a time; 1-minute load "
+        f"average {os.getloadavg()[0]:.1f} at the end).\n\n"
         "| p50 ms | p99 ms | max ms | targets |\n|---:|---:|---:|---|\n"
         f"| {result['p50']:.2f} | {result['p99']:.2f} | {result['max']:.2f} | p50 <= 5, p99 <= 25 |\n"
     )

@@ -79,7 +79,7 @@ def table(samples: list[tuple[int, float]], messages: int) -> str:
     growth = samples[-1][1] - base
     lines = [
         f"Enhanced Chat: memory of the follower across a {messages:,}-event conversation "
-        "(resident MiB after N agent messages).",
+        f"(resident MiB after N agent messages; 1-minute load average {os.getloadavg()[0]:.1f} at the end).",
         "",
         "| process | " + " | ".join(f"{n:,}" for n in points) + " | growth after the first 1,000 |",
         "|---|" + "---:|" * len(points) + "---:|",

@@ -3,9 +3,10 @@ measured in the same run.
 
 Cases, each run `--runs` times interleaved round-robin (so drift and noise hit every case alike), median wall
 time reported: `liveagent send` on an established conversation of an in-process sandbox (Enhanced Chat,
-rate limits off), the same POST as a plain requests + TOML script (bench/miaw_baseline_send.py) on a second
-conversation, the same POST with curl, `liveagent status`, and `python -c "import typer, tomllib"`.
-Target: send <= 1.5x the baseline script.
+rate limits off); `send` on a conversation whose 600 agent messages a `poll` has printed (so its state holds
+all it keeps for de-duplication); the same POST as a plain requests + TOML script (bench/miaw_baseline_send.py)
+on a conversation of its own; the same POST with curl; `liveagent status`; `python -c "import typer,
+tomllib"`. Target: send <= 1.5x the baseline script.
 
     python bench/miaw_step_costs.py [--runs 30]
 """
@@ -27,11 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import LIVEAGENT, ROOT, establish_miaw, miaw_env  # noqa: E402
+from common import LIVEAGENT, ROOT, agent_says, establish_miaw, miaw_env  # noqa: E402
 
 from liveagent_cli.sandbox import Sandbox  # noqa: E402
 
 SEND = "liveagent send"
+SEND_LATE = "liveagent send, late in a long conversation"
 BASELINE = "baseline script send (requests + TOML)"
 STATUS = "liveagent status"
 TYPER = 'python -c "import typer, tomllib"'
@@ -57,6 +59,12 @@ def measure(runs: int) -> dict[str, tuple[float, float]]:
             establish_miaw(env)
             base_env = dict(env, LIVEAGENT_SESSION="baseline")  # its own conversation
             establish_miaw(base_env)
+            late_env = dict(env, LIVEAGENT_SESSION="late")
+            establish_miaw(late_env)
+            late = tomllib.loads((Path(state_dir) / "late.toml").read_text())["miaw"]["conversation_id"]
+            for n in range(600):
+                agent_says(sandbox, late, f"message {n}")
+            subprocess.run([LIVEAGENT, "poll"], env=late_env, check=True, capture_output=True)
             base_state = Path(state_dir) / "baseline.toml"
             state = tomllib.loads(base_state.read_text())["miaw"]
             curl = shutil.which("curl")
@@ -88,6 +96,7 @@ def measure(runs: int) -> dict[str, tuple[float, float]]:
 
             cases = {
                 SEND: lambda: [LIVEAGENT, "send", "hello"],
+                SEND_LATE: lambda: [LIVEAGENT, "send", "--session", "late", "hello"],
                 BASELINE: lambda: [sys.executable, str(ROOT / "bench/miaw_baseline_send.py"), str(base_state), "hello"],
                 STATUS: lambda: [LIVEAGENT, "status"],
                 TYPER: lambda: [sys.executable, "-c", "import typer, tomllib"],
@@ -112,11 +121,13 @@ def table(med: dict[str, tuple[float, float]], runs: int) -> str:
 
     notes = {
         SEND: f"{ratio(SEND, BASELINE)} the baseline script (target <= 1.5x)",
+        SEND_LATE: f"{ratio(SEND_LATE, BASELINE)} the baseline script",
         STATUS: f"{ratio(STATUS, TYPER)} `import typer, tomllib`",
     }
     lines = [
         f"Enhanced Chat per-step cost: median wall and CPU time (user + system) of {runs} whole-process runs "
-        "each, interleaved.",
+        f"each, interleaved; 1-minute load average {os.getloadavg()[0]:.1f} at the end (the machine may be shared: "
+        "above its CPU count, wall times measure the neighbours too, CPU times less so).",
         "",
         "| case | median ms | CPU ms | ratio |",
         "|---|---:|---:|---|",
