@@ -26,7 +26,7 @@ lint: install
 
 test: lint  ## lint, type-check and run the whole suite (two workers: most tests wait on subprocesses)
 	$(BIN)/python -m compileall -q liveagent_cli  # subprocess-heavy tests would otherwise recompile each run
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal  # an idle worker takes queued tests: no tail of long ones
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
