@@ -38,6 +38,6 @@ completions: install  ## regenerate completions/ from the app (a test fails when
 	for sh in bash zsh fish; do _LIVEAGENT_COMPLETE=source_$$sh $(BIN)/liveagent > completions/liveagent.$$sh; done
 
 .PHONY: bench
-bench: install  ## step costs, delivery latency, sandbox capacity (both APIs), memory; writes bench/results.md (~10 min)
+bench: install  ## step costs, delivery latency, sandbox capacity, memory (both APIs); writes bench/results.md (~13 min)
 	$(BIN)/python -m compileall -q liveagent_cli  # as a pip install would; see README "Performance"
 	$(BIN)/python bench/run.py
