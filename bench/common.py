@@ -60,7 +60,7 @@ def agent_says(sandbox: Sandbox, chat_id: str, text: str) -> None:
     included, so each call costs more as the conversation grows (O(n), a 10,000-message run O(n²)), and a
     latency measured from just before the call would count it. This is the same action, minus the view.
     """
-    from liveagent_cli.sandbox.control.api import perform_agent_action
+    from liveagent_cli.sandbox.control.routes import perform_agent_action
 
     directories = sandbox._started().directories
     sandbox._on_loop(lambda: perform_agent_action(directories, chat_id, "say", {"text": text}))

@@ -31,8 +31,8 @@ _EXPORTS = {
     "LiveAgentClient": "liveagent_cli.core.client",
     "MiawClient": "liveagent_cli.core.miaw.client",
     "VisitorChat": "liveagent_cli.visitor_chat",
-    "ChatEvent": "liveagent_cli.core.events",
-    "EventKind": "liveagent_cli.core.events",
+    "ChatEvent": "liveagent_cli.core.chat_events",
+    "EventKind": "liveagent_cli.core.chat_events",
     "LiveAgentError": "liveagent_cli.core.errors",
     "WaitTimeoutError": "liveagent_cli.core.errors",
 }

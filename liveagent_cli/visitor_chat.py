@@ -1,10 +1,10 @@
 """A visitor's chat in a Python process: the steps of `liveagent session`, `init`, `poll --until`, `send` and
 `end`, for tests and scripts.
 
-`VisitorChat` is no second client: each method runs the verb the command runs (flows/api.py's `ChatApi`, the
+`VisitorChat` is no second client: each method runs the verb the command runs (flows/verbs.py's `ChatApi`, the
 Live Agent or the Enhanced Chat sibling), with its retries, acks, sequence numbers, reconnects and stream
 recovery, over a state folder of its own (a temporary one, removed on `close()`). What arrives is kept, in
-order, as the neutral `ChatEvent`s every API is read into (core/events.py):
+order, as the neutral `ChatEvent`s every API is read into (core/chat_events.py):
 
     with VisitorChat.to_sandbox(sandbox, api="miaw", visitor_name="Ada") as chat:
         chat.wait_for("established")
@@ -24,9 +24,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
+from liveagent_cli.core.chat_events import ChatEvent, EventKind
 from liveagent_cli.core.errors import WaitTimeoutError
-from liveagent_cli.core.events import ChatEvent, EventKind
-from liveagent_cli.flows.api import pick
+from liveagent_cli.flows.api_choice import pick
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.verbs import ChatApi, IdentityToken, InitOptions, Shown
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from liveagent_cli.core.chat_events import EventKind
 from liveagent_cli.core.client import Batch
 from liveagent_cli.core.errors import ApiError, StateError
-from liveagent_cli.core.events import EventKind
 from liveagent_cli.core.messages import AvailabilityResult, apply_batch, check_counter, check_item, interpret
 from liveagent_cli.core.render import describe
 from liveagent_cli.core.state import ChatPhase, SessionState, StateStore

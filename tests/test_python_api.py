@@ -27,7 +27,7 @@ from liveagent_cli.sandbox import (
     SandboxError,
     SandboxOptions,
 )
-from liveagent_cli.sandbox.control.api import ACTIONS
+from liveagent_cli.sandbox.control.routes import ACTIONS
 
 
 @pytest.fixture(scope="module")

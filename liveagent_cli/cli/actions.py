@@ -32,7 +32,7 @@ def typing_cmd(
     ],
 ) -> None:
     """Tell the agent the visitor is typing, or stopped (ChasitorTyping / ChasitorNotTyping)."""
-    from liveagent_cli.flows.api import pick
+    from liveagent_cli.flows.api_choice import pick
 
     if state not in ("on", "off"):
         raise UsageError(f"typing takes on or off, not {state!r}")
@@ -48,7 +48,7 @@ def sneak_peek_cmd(
     ] = None,
 ) -> None:
     """Show the agent what the visitor is typing (ChasitorSneakPeek)."""
-    from liveagent_cli.flows.api import no_counterpart
+    from liveagent_cli.flows.api_choice import no_counterpart
     from liveagent_cli.flows.signals import sneak_peek
 
     no_counterpart(ctx, "sneak-peek")
@@ -63,7 +63,7 @@ def event_cmd(
     data: Annotated[str, typer.Argument(help="the event data", metavar="DATA")],
 ) -> None:
     """Send a custom event to the agent (CustomEvent {type, data})."""
-    from liveagent_cli.flows.api import no_counterpart
+    from liveagent_cli.flows.api_choice import no_counterpart
     from liveagent_cli.flows.signals import custom_event
 
     no_counterpart(ctx, "event")
@@ -77,7 +77,7 @@ def choose_cmd(
     number: Annotated[int, typer.Argument(help="the menu item, counting from 1 as `poll` shows them", metavar="N")],
 ) -> None:
     """Answer the agent's last menu (RichMessage) with item N."""
-    from liveagent_cli.flows.api import pick
+    from liveagent_cli.flows.api_choice import pick
 
     render(ctx, pick(ctx).choose(ctx, number))
 
@@ -88,7 +88,7 @@ def breadcrumb_cmd(
     url: Annotated[str, typer.Argument(help="the page the visitor is on", metavar="URL")],
 ) -> None:
     """Tell the pod which page the visitor is on (Visitor/Breadcrumb)."""
-    from liveagent_cli.flows.api import no_counterpart
+    from liveagent_cli.flows.api_choice import no_counterpart
     from liveagent_cli.flows.visitor_resources import breadcrumb
 
     no_counterpart(ctx, "breadcrumb")
@@ -106,7 +106,7 @@ def upload_cmd(
     any_type: Annotated[bool, typer.Option("--any-type", help="send a file of any type")] = False,
 ) -> None:
     """Answer the agent's file request: multipart upload to the pod's upload servlet."""
-    from liveagent_cli.flows.api import pick
+    from liveagent_cli.flows.api_choice import pick
 
     path = file.expanduser()
     size = path.stat().st_size if path.is_file() else 0
@@ -146,7 +146,7 @@ class _progress:
 @visitor_command(app, "reconnect")
 def reconnect_cmd(ctx: Context) -> None:
     """Recover a session the pod moved (after a 503): ReconnectSession, then ChasitorResyncState."""
-    from liveagent_cli.flows.api import no_counterpart
+    from liveagent_cli.flows.api_choice import no_counterpart
     from liveagent_cli.flows.steps import reconnect
 
     no_counterpart(ctx, "reconnect")
@@ -173,7 +173,7 @@ Ids = Annotated[
 @visitor_command(app, "availability")
 def availability_cmd(ctx: Context, ids: Ids = None) -> None:
     """Are agents online for the button(s)? Exit 0 when one is, 7 when none (Visitor/Availability)."""
-    from liveagent_cli.flows.api import pick
+    from liveagent_cli.flows.api_choice import pick
 
     result = pick(ctx).availability(ctx, ids or [])
     if ctx.out.json_mode:
@@ -188,6 +188,6 @@ def availability_cmd(ctx: Context, ids: Ids = None) -> None:
 @visitor_command(app, "visitor-settings")
 def visitor_settings_cmd(ctx: Context, ids: Ids = None) -> None:
     """The deployment's settings and buttons as the pod reports them (Visitor/Settings)."""
-    from liveagent_cli.flows.api import pick
+    from liveagent_cli.flows.api_choice import pick
 
     render(ctx, pick(ctx).visitor_settings(ctx, ids or []))

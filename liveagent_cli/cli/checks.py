@@ -48,7 +48,7 @@ def smoke_cmd(
     """The CI check: availability, session, init, wait for an agent, send a probe, (expect a reply,) end."""
     from liveagent_cli.cli.init_options import resolve_for
     from liveagent_cli.cli.visitor import identity_token
-    from liveagent_cli.flows.api import pick
+    from liveagent_cli.flows.api_choice import pick
     from liveagent_cli.flows.smoke import (
         SmokeOptions,
         StepResult,
@@ -102,7 +102,7 @@ def doctor_cmd(
     Live Agent: ids, TLS, API version, Settings, Availability, SwitchServer. Enhanced Chat: Messaging URL, TLS,
     published configuration, deployment type, token, org id, pre-chat form, event stream, business hours.
     """
-    from liveagent_cli.flows.api import MIAW, chosen_api
+    from liveagent_cli.flows.api_choice import MIAW, chosen_api
     from liveagent_cli.flows.doctor import verdict
 
     if chosen_api(ctx, opening=True) == MIAW:

@@ -321,7 +321,7 @@ def show_fields(ctx: Context, info: dict[str, Any]) -> None:
 
 
 def render(ctx: Context, done: Done) -> None:
-    """What a verb did (flows/api.py Done): its document under --json, else its fields or lines; its note."""
+    """What a verb did (flows/verbs.py Done): its document under --json, else its fields or lines; its note."""
     if ctx.out.json_mode:
         ctx.out.data(done.document)
     elif done.fields is not None:

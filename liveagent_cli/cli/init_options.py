@@ -103,7 +103,7 @@ def resolve_init(ctx: Context, raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def resolve_for(ctx: Context, api: str, raw: dict[str, Any]) -> Any:
-    """The `init` options for the session's API (flows/api.py InitOptions): Live Agent's ChasitorInit fields, or
+    """The `init` options for the session's API (flows/verbs.py InitOptions): Live Agent's ChasitorInit fields, or
     Enhanced Chat's pre-chat values by field name (`--prechat NAME=VALUE`, `--prechat-hidden`, a file of them)."""
     from liveagent_cli.flows.verbs import MIAW, InitOptions
 

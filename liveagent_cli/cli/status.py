@@ -14,7 +14,7 @@ app = typer.Typer()
 def status_cmd(ctx: Context) -> None:
     """Show the stored session: pod, ids, ack, next sequence, affinity, age (key hidden); for Enhanced Chat the
     conversation, the last event id and when the token expires (the token hidden)."""
-    from liveagent_cli.flows.api import pick
+    from liveagent_cli.flows.api_choice import pick
 
     done = pick(ctx).status(ctx, show_secrets=not ctx.out.redactor.enabled)
     if ctx.out.json_mode:

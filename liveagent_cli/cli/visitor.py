@@ -23,7 +23,7 @@ def session_cmd(
     replace: Annotated[bool, typer.Option("--replace", help="replace a live session stored under this name")] = False,
 ) -> None:
     """Open a session and store it (Live Agent: GET System/SessionId; Enhanced Chat: an access token)."""
-    from liveagent_cli.flows.api import pick
+    from liveagent_cli.flows.api_choice import pick
 
     render(ctx, pick(ctx, opening=True).open_session(ctx, replace=replace, identity=identity_token(ctx)))
 
@@ -68,7 +68,7 @@ def identity_token(ctx: Context) -> Any:
 def init_cmd(ctx: Context, *, init: dict[str, Any]) -> None:
     """Ask for a chat with an agent (Live Agent: ChasitorInit; Enhanced Chat: create the conversation)."""
     from liveagent_cli.cli.init_options import resolve_for
-    from liveagent_cli.flows.api import pick
+    from liveagent_cli.flows.api_choice import pick
 
     api = pick(ctx)
     render(ctx, api.init(ctx, resolve_for(ctx, api.name, init)))
@@ -93,7 +93,7 @@ def poll_cmd(
 ) -> None:
     """Print what arrives (Live Agent: a long poll of System/Messages; Enhanced Chat: the event stream)."""
     from liveagent_cli.core.render import describe_event
-    from liveagent_cli.flows.api import pick
+    from liveagent_cli.flows.api_choice import pick
     from liveagent_cli.flows.verbs import Shown
 
     wanted = [t.strip() for t in (until or "").split(",") if t.strip()]
@@ -119,7 +119,7 @@ def check_until(wanted: list[str], types: list[str] | None = None) -> None:
     """Refuse a name that is neither an event kind nor a message type of the API: a typo would wait forever."""
     import difflib
 
-    from liveagent_cli.core.events import EventKind
+    from liveagent_cli.core.chat_events import EventKind
     from liveagent_cli.core.messages import MessageType
 
     kinds = [str(k) for k in EventKind]
@@ -150,7 +150,7 @@ def send_cmd(
     text: Annotated[str, typer.Argument(help="the message; - reads it from stdin", show_default=False, metavar="TEXT")],
 ) -> None:
     """Send a chat message (Live Agent: Chasitor/ChatMessage; Enhanced Chat: …/conversation/{id}/message)."""
-    from liveagent_cli.flows.api import pick
+    from liveagent_cli.flows.api_choice import pick
 
     if text == "-":
         text = read_stdin_text(current().stdin)
@@ -173,7 +173,7 @@ def end_cmd(
 ) -> None:
     """End the chat and forget the session (Live Agent: ChatEnd, before init DELETE the session; Enhanced Chat:
     DELETE the conversation, or with --keep-conversation its messaging session)."""
-    from liveagent_cli.flows.api import pick
+    from liveagent_cli.flows.api_choice import pick
 
     render(ctx, pick(ctx).end(ctx, reason=reason, local=local, keep_conversation=keep_conversation))
 
@@ -185,7 +185,7 @@ def history_cmd(
 ) -> None:
     """Print the conversation so far (Enhanced Chat: …/conversation/{id}/entries, paged)."""
     from liveagent_cli.core.render import describe_event
-    from liveagent_cli.flows.api import pick
+    from liveagent_cli.flows.api_choice import pick
 
     for item in pick(ctx).history(ctx, limit=limit):
         if ctx.out.json_mode:
@@ -226,7 +226,7 @@ def chat_cmd(
     replace: Annotated[bool, typer.Option("--replace", help="replace a live session stored under this name")] = False,
 ) -> None:
     """Session, init and a live conversation; from a pipe, sends each line, waits for replies, ends."""
-    from liveagent_cli.flows.api import pick
+    from liveagent_cli.flows.api_choice import pick
     from liveagent_cli.flows.chat import ChatOptions, run_piped
 
     options = ChatOptions(

@@ -1,6 +1,6 @@
 """What Live Agent's messages mean (liveagent-api.md §5), in one place.
 
-`interpret` reads one `{type, message}` item of System/Messages into a neutral `ChatEvent` (core/events.py);
+`interpret` reads one `{type, message}` item of System/Messages into a neutral `ChatEvent` (core/chat_events.py);
 `apply_batch` folds a delivered batch into the stored `SessionState`. The poll loop, the recovery rules of
 `Channel`, the chat's view and the human text all read messages through here, so none of them repeats what a
 message type means. Visitor/Availability's answer is read here too.
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from liveagent_cli.core.chat_events import ChatEvent, EventKind
 from liveagent_cli.core.errors import ApiError
-from liveagent_cli.core.events import ChatEvent, EventKind
 from liveagent_cli.core.state import INT64_MAX, ChatPhase, SessionState
 
 

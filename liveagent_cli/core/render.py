@@ -1,13 +1,13 @@
 """Human text for chat events; pure functions, so they are cheap and the same in `poll` and `chat`.
 
-`describe_event` knows only the neutral events of core/events.py; `describe` is its Live Agent entry point.
+`describe_event` knows only the neutral events of core/chat_events.py; `describe` is its Live Agent entry point.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from liveagent_cli.core.events import ChatEvent, EventKind
+from liveagent_cli.core.chat_events import ChatEvent, EventKind
 from liveagent_cli.core.messages import interpret
 
 

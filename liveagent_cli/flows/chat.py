@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from liveagent_cli.core.chat_events import ChatEvent, EventKind
 from liveagent_cli.core.errors import ApiError, LiveAgentError, NoAgentError, SessionGoneError, WaitTimeoutError
-from liveagent_cli.core.events import ChatEvent, EventKind
 from liveagent_cli.core.output import Output
 from liveagent_cli.core.render import describe_event
-from liveagent_cli.flows.api import LIVEAGENT, MIAW, IdentityToken, InitOptions, Shown, pick
+from liveagent_cli.flows.api_choice import LIVEAGENT, MIAW, IdentityToken, InitOptions, Shown, pick
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.transcript import Transcript
 from liveagent_cli.flows.upload import plan_upload

@@ -1,7 +1,7 @@
 """Opening a session in a slot that holds the other API's session (a slot holds one of either:
 core/miaw/state.py).
 
-Each sibling's `open_session` calls it first (flows/liveagent_api.py, flows/miaw/api.py), so the lower flows
+Each sibling's `open_session` calls it first (flows/liveagent_verbs.py, flows/miaw/verbs.py), so the lower flows
 it reaches back into never import it. It is the same decision as over a session of the opening API's own: a
 chat still open is refused without `--replace`; with it, the chat is ended on its own server first (Live
 Agent: ChatEnd, or DELETE before init; Enhanced Chat: the conversation closed), as each API's replace does,
@@ -52,7 +52,7 @@ def _held_liveagent(ctx: Context) -> tuple[str, bool, str]:
 
 def _held_miaw(ctx: Context) -> tuple[str, bool, str]:
     from liveagent_cli.core.miaw import state as records
-    from liveagent_cli.flows.miaw.session import PHASE_WORDS
+    from liveagent_cli.flows.miaw.steps import PHASE_WORDS
 
     state = records.load(ctx.store)
     words = PHASE_WORDS[state.chat] if state.conversation_id else "no conversation yet"
@@ -63,7 +63,7 @@ def _end_held(ctx: Context, held: str) -> None:
     """End the held chat on its server, in the words of that API's own replace."""
     if held == MIAW:
         from liveagent_cli.core.miaw import state as records
-        from liveagent_cli.flows.miaw.session import close_before_replacing
+        from liveagent_cli.flows.miaw.steps import close_before_replacing
 
         state = records.load(ctx.store)
         if state.conversation_id:  # a token alone holds nothing on the server

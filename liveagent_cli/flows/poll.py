@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from liveagent_cli.core.chat_events import EventKind
 from liveagent_cli.core.errors import NoAgentError, SessionGoneError, WaitTimeoutError
-from liveagent_cli.core.events import EventKind
 from liveagent_cli.core.messages import MessageType, apply_batch, interpret
 from liveagent_cli.core.state import ChatPhase, SessionState
 from liveagent_cli.flows.channel import Channel, EndedElsewhere, live_state

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from liveagent_cli.core.chat_events import EventKind
 from liveagent_cli.core.errors import (
     ApiError,
     ConfigError,
@@ -33,7 +34,6 @@ from liveagent_cli.core.errors import (
     UsageError,
     WaitTimeoutError,
 )
-from liveagent_cli.core.events import EventKind
 from liveagent_cli.core.state import StateStore
 from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.verbs import ChatApi, IdentityToken, InitOptions, Shown

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from liveagent_cli.core.chat_events import EventKind
 from liveagent_cli.core.errors import UsageError
-from liveagent_cli.core.events import EventKind
 from liveagent_cli.core.output import json_line, printable
 from liveagent_cli.core.render import describe_event
 from liveagent_cli.flows.verbs import Shown

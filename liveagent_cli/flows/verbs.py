@@ -1,7 +1,7 @@
 """The verbs every chat API implements (`ChatApi`) and what they hand back to the command layer.
 
-`liveagent` drives two APIs with the same commands: legacy Live Agent (flows/liveagent_api.py over the
-flows it always had) and Enhanced Chat (flows/miaw/). Each is a sibling behind `ChatApi`; flows/api.py
+`liveagent` drives two APIs with the same commands: legacy Live Agent (flows/liveagent_verbs.py over the
+flows it always had) and Enhanced Chat (flows/miaw/). Each is a sibling behind `ChatApi`; flows/api_choice.py
 picks one for a step, and the command layer renders what it returns (`Done` documents, `Shown` lines), so
 no flow branches on the API.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from liveagent_cli.core.events import ChatEvent
+from liveagent_cli.core.chat_events import ChatEvent
 from liveagent_cli.flows.context import Context
 
 LIVEAGENT, MIAW = "liveagent", "miaw"

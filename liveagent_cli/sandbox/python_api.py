@@ -25,9 +25,9 @@ from types import TracebackType
 from typing import Any, Literal, TypedDict, Unpack
 
 from liveagent_cli.sandbox import runtime
-from liveagent_cli.sandbox.control.api import ACTIONS, ONLY, PROBLEM_HINTS, TRANSFER_DEFAULT, perform_agent_action
+from liveagent_cli.sandbox.control.routes import ACTIONS, ONLY, PROBLEM_HINTS, TRANSFER_DEFAULT, perform_agent_action
 from liveagent_cli.sandbox.defaults import BUTTON_ID, DEPLOYMENT_ID
-from liveagent_cli.sandbox.model.errors import PodError
+from liveagent_cli.sandbox.model.refusals import PodError
 
 Api = Literal["liveagent", "miaw"]
 APIS: tuple[Api, ...] = ("liveagent", "miaw")

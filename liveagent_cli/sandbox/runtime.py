@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from liveagent_cli import __version__
 from liveagent_cli.sandbox.agents.behaviours import agent_spec
-from liveagent_cli.sandbox.control.api import ControlAPI, LiveAgentDirectory, all_chats, perform_agent_action
+from liveagent_cli.sandbox.control.routes import ControlAPI, LiveAgentDirectory, all_chats, perform_agent_action
 from liveagent_cli.sandbox.defaults import (
     BUTTON_ID,
     CHAT_API_PREFIX,
@@ -45,11 +45,11 @@ from liveagent_cli.sandbox.liveagent.pod import BREADCRUMB_KEY_CHOICES, PROFILES
 from liveagent_cli.sandbox.miaw.agentchat import MiawAgentChat
 from liveagent_cli.sandbox.miaw.directory import MiawDirectory
 from liveagent_cli.sandbox.miaw.messaging import Messaging
+from liveagent_cli.sandbox.miaw.profiles import PROFILES as MIAW_PROFILES
+from liveagent_cli.sandbox.miaw.profiles import MiawSettings
 from liveagent_cli.sandbox.miaw.restapi import MiawAPI
-from liveagent_cli.sandbox.miaw.settings import PROFILES as MIAW_PROFILES
-from liveagent_cli.sandbox.miaw.settings import MiawSettings
 from liveagent_cli.sandbox.model.directory import ChatDirectory
-from liveagent_cli.sandbox.model.errors import BadRequest
+from liveagent_cli.sandbox.model.refusals import BadRequest
 from liveagent_cli.sandbox.wirelog import WireLog
 
 log = logging.getLogger("liveagent_cli.sandbox")
@@ -94,7 +94,7 @@ class SandboxConfig:
     redeliver: bool | None = None  # re-send un-acked messages until acked (forgiving: yes, strict: no)
     duplicate_grace: float | None = None  # seconds to notice a held poll's client left (0.05; strict: 0, never)
     breadcrumb_key: str | None = None  # a Breadcrumb's session key: "record" on that chat, or "ignore" (strict)
-    # Enhanced Chat (miaw/settings.py): the ids it accepts (None: any well-formed ones), its timings, and its
+    # Enhanced Chat (miaw/profiles.py): the ids it accepts (None: any well-formed ones), its timings, and its
     # choices where the reference is unsure (None: the profile's; `--strict` takes the least forgiving)
     org_id: str | None = None
     deployment_name: str | None = None

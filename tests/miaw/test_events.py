@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from liveagent_cli.core.chat_events import EventKind
 from liveagent_cli.core.errors import ApiError
-from liveagent_cli.core.events import EventKind
 from liveagent_cli.core.miaw.events import ConversationItem, from_entry, from_stream, interpret, json_line
 from liveagent_cli.core.miaw.token import token_expiry
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from liveagent_cli.core.chat_events import ChatEvent
 from liveagent_cli.core.errors import ConfigError, NoAgentError, SessionGoneError, WaitTimeoutError
-from liveagent_cli.core.events import ChatEvent
 from liveagent_cli.core.miaw import state as records
 from liveagent_cli.core.miaw.events import ConversationItem, json_line
 from liveagent_cli.core.miaw.state import MiawState
@@ -21,7 +21,7 @@ from liveagent_cli.core.redact import Redactor
 from liveagent_cli.core.settings import resolve
 from liveagent_cli.core.state import ChatPhase, StateStore
 from liveagent_cli.flows.context import Context
-from liveagent_cli.flows.miaw import sending, session, stream
+from liveagent_cli.flows.miaw import sending, steps, stream
 from liveagent_cli.sandbox import Sandbox, SandboxConfig
 
 MakeSandbox = Callable[..., Sandbox]
@@ -92,15 +92,15 @@ def texts(lines: Printed, kind: str = "message") -> list[str]:
 
 
 def opened(step: Callable[..., Step], **init: Any) -> None:
-    session.open_session(step().ctx)
-    session.init_conversation(step().ctx, {}, visitor_name="Ada", **init)
+    steps.open_session(step().ctx)
+    steps.init_conversation(step().ctx, {}, visitor_name="Ada", **init)
     poll(step(), until=["established"], timeout=10)
 
 
 def test_a_whole_conversation_one_step_at_a_time(step: Callable[..., Step], sandbox: Sandbox) -> None:
-    state = session.open_session(step().ctx)
+    state = steps.open_session(step().ctx)
     assert state.chat == ChatPhase.SESSION and state.token_expires_at > 0
-    session.init_conversation(step().ctx, {}, visitor_name="Ada")
+    steps.init_conversation(step().ctx, {}, visitor_name="Ada")
     established = poll(step(), until=["established"], timeout=10)
     assert established[-1]["kind"] == "established" and established[-1]["type"] == "CONVERSATION_PARTICIPANT_CHANGED"
     sending.send_text(step().ctx, "hello")
@@ -109,15 +109,15 @@ def test_a_whole_conversation_one_step_at_a_time(step: Callable[..., Step], sand
     assert all(line["id"] for line in replies)
     [chat] = [c for c in sandbox.chats() if c.get("id") == records.load(step().ctx.store).conversation_id]
     assert chat["visitorName"] == "Ada"
-    _, was_open = session.end(step().ctx)
+    _, was_open = steps.end(step().ctx)
     assert was_open and not step().ctx.store.exists()
     with pytest.raises(SessionGoneError, match="no session"):
         sending.send_text(step().ctx, "too late")
 
 
 def test_the_last_event_id_is_stored_only_after_the_event_was_printed(step: Callable[..., Step]) -> None:
-    session.open_session(step().ctx)
-    session.init_conversation(step().ctx, {})
+    steps.open_session(step().ctx)
+    steps.init_conversation(step().ctx, {})
     first: Printed = []
 
     def dies_on_the_second(item: ConversationItem, event: ChatEvent, state: MiawState) -> None:
@@ -246,7 +246,7 @@ def test_417_after_the_agent_ended_starts_a_new_session_with_the_pre_chat_values
 
 def test_after_end_keep_conversation_the_next_send_says_it_starts_a_new_session(step: Callable[..., Step]) -> None:
     opened(step)
-    state, was_open = session.end(step().ctx, keep_conversation=True)
+    state, was_open = steps.end(step().ctx, keep_conversation=True)
     assert was_open and state.chat == ChatPhase.ENDED and step().ctx.store.exists()
     again = step()
     sending.send_text(again.ctx, "back again")
@@ -289,12 +289,12 @@ def test_twenty_concurrent_sends_each_reach_the_server_once(step: Callable[..., 
 def test_pre_chat_values_are_checked_against_the_form_before_anything_is_created(
     step: Callable[..., Step], sandbox: Sandbox
 ) -> None:
-    session.open_session(step().ctx)
+    steps.open_session(step().ctx)
     with pytest.raises(ConfigError, match="'Favourite_Colour__c' is not in the deployment's pre-chat form") as bad:
-        session.init_conversation(step().ctx, {"Favourite_Colour__c": "blue"})
+        steps.init_conversation(step().ctx, {"Favourite_Colour__c": "blue"})
     assert bad.value.hint and "_firstName" in bad.value.hint
     with pytest.raises(ConfigError, match="at most 40 characters"):
-        session.init_conversation(step().ctx, {}, visitor_name="A" * 41)
+        steps.init_conversation(step().ctx, {}, visitor_name="A" * 41)
     assert records.load(step().ctx.store).conversation_id == ""
     assert not [c for c in sandbox.chats() if c.get("api") == "miaw"]
 
@@ -327,7 +327,7 @@ def test_a_busy_deployment_fails_routing_with_exit_7(make_sandbox: MakeSandbox, 
     def step() -> Step:
         return Step(sandbox, tmp_path / "state")
 
-    session.open_session(step().ctx)
-    session.init_conversation(step().ctx, {})
+    steps.open_session(step().ctx)
+    steps.init_conversation(step().ctx, {})
     with pytest.raises(NoAgentError):
         poll(step(), until=["established"], timeout=10)

@@ -584,6 +584,6 @@ def test_exec_passes_the_strict_profile_and_its_knobs_to_the_pod() -> None:
 
 def test_the_command_line_knows_every_agent_action_of_the_control_api() -> None:
     from liveagent_cli.cli.sandbox import AGENT_ACTIONS
-    from liveagent_cli.sandbox.control.api import ACTIONS
+    from liveagent_cli.sandbox.control.routes import ACTIONS
 
     assert list(AGENT_ACTIONS) == list(ACTIONS)

@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from liveagent_cli.core.chat_events import ChatEvent, EventKind
 from liveagent_cli.core.errors import ApiError
-from liveagent_cli.core.events import ChatEvent, EventKind
 from liveagent_cli.core.miaw.state import MiawState
 from liveagent_cli.core.state import ChatPhase
 

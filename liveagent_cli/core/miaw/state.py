@@ -3,7 +3,7 @@
 A slot's file (`StateStore.path`) holds one session of either API. An Enhanced Chat one is written as
 `schema = 1`, `api = "miaw"`, `miaw_schema = MIAW_SCHEMA` and a `[miaw]` table; a file without `api` is a
 Live Agent one (core/state.py). `stored_api` tells them apart without trusting the rest, so one place
-(flows/api.py) can pick the sibling that reads the file. The locks are the store's own: `state` around each
+(flows/api_choice.py) can pick the sibling that reads the file. The locks are the store's own: `state` around each
 read-change-write, `send` across one message, `poll` for the one event stream.
 
 What is kept, and why (issue 13):

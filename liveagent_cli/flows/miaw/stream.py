@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from liveagent_cli.core.chat_events import ChatEvent, EventKind
 from liveagent_cli.core.errors import (
     ApiError,
     NetworkError,
@@ -37,7 +38,6 @@ from liveagent_cli.core.errors import (
     SessionGoneError,
     WaitTimeoutError,
 )
-from liveagent_cli.core.events import ChatEvent, EventKind
 from liveagent_cli.core.miaw import state as records
 from liveagent_cli.core.miaw.client import TOKEN_HINT, StreamEnded
 from liveagent_cli.core.miaw.events import (

@@ -1,7 +1,7 @@
 """Agent behaviours: who answers the visitor inside the sandbox (`--agent`).
 
 An agent is created per chat when the visitor requests it, and told what the visitor does (`on_init`,
-`on_established`, `on_visitor_event`, `on_end`); it acts only through its `AgentChat` (model/chat.py), the
+`on_established`, `on_visitor_event`, `on_end`); it acts only through its `AgentChat` (model/agent_port.py), the
 port each API implements. That keeps behaviours free of HTTP, of any API's nouns and of the pod's
 bookkeeping, so the scripted agent is one more class, and the control API can drive any chat whatever its
 behaviour.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from liveagent_cli.sandbox.agents.script import load_script
 from liveagent_cli.sandbox.agents.scripted import ScriptAgent
-from liveagent_cli.sandbox.model.chat import AgentBehaviour, AgentChat, ChatState, VisitorEvent
+from liveagent_cli.sandbox.model.agent_port import AgentBehaviour, AgentChat, ChatState, VisitorEvent
 
 
 @dataclass(frozen=True, slots=True)

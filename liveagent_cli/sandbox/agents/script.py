@@ -56,7 +56,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "event": ("data",),
 }
 # The script format names visitor events as Live Agent does (its first API): name -> the event kind an agent
-# sees (model/chat.py), whichever API the chat came by.
+# sees (model/agent_port.py), whichever API the chat came by.
 WAITABLE = {
     "ChatMessage": "message",
     "ChasitorTyping": "typing",
@@ -85,7 +85,7 @@ class Wait:
     text matching `pattern`."""
 
     name: str  # as the script names it: ChatMessage, RichMessage...
-    kind: str  # the event kind (model/chat.py)
+    kind: str  # the event kind (model/agent_port.py)
     pattern: re.Pattern[str] | None
     timeout: float | None
     on_timeout: str  # "end" or "continue"
@@ -98,7 +98,7 @@ class Step:
     value: Any  # the action key's value, checked: str, float, list[str] or bool
     wait: Wait | None = None
     data: str = ""  # `event`: the CustomEvent data
-    menu_kind: str = "menu"  # model/chat.py's MENU_KINDS (the script's menu_type, mapped)
+    menu_kind: str = "menu"  # model/agent_port.py's MENU_KINDS (the script's menu_type, mapped)
     header: str | None = None
 
 

@@ -14,8 +14,8 @@ import logging
 from typing import Any
 
 from liveagent_cli.sandbox.agents.script import Script, Step, Wait, render
-from liveagent_cli.sandbox.model.chat import AgentChat, ChatState, VisitorEvent
-from liveagent_cli.sandbox.model.errors import InvalidState
+from liveagent_cli.sandbox.model.agent_port import AgentChat, ChatState, VisitorEvent
+from liveagent_cli.sandbox.model.refusals import InvalidState
 
 log = logging.getLogger("liveagent_cli.sandbox.agents.script")
 

@@ -24,7 +24,7 @@ class ControlError(Exception):
 
     `reason` tells which: "refused" (4xx with the sandbox's own JSON error), "unreachable", "not-sandbox"
     (an answer that is not the control API's JSON), or "failed" (a 5xx from the sandbox). A refusal may name
-    its `problem` (control/api.py PROBLEM_HINTS), so the caller can say what to do next in its own words.
+    its `problem` (control/routes.py PROBLEM_HINTS), so the caller can say what to do next in its own words.
     """
 
     def __init__(self, message: str, *, reason: str, status: int | None = None, problem: str | None = None) -> None:

@@ -23,8 +23,8 @@ from liveagent_cli.sandbox.defaults import (
 )
 from liveagent_cli.sandbox.liveagent.pod import Pod
 from liveagent_cli.sandbox.liveagent.session import Session
-from liveagent_cli.sandbox.model.chat import MENU_KINDS, ChatState
-from liveagent_cli.sandbox.model.errors import BadRequest, InvalidState
+from liveagent_cli.sandbox.model.agent_port import MENU_KINDS, ChatState
+from liveagent_cli.sandbox.model.refusals import BadRequest, InvalidState
 
 RICH_MESSAGE_TYPES = {kind: rich_type for rich_type, kind in MENU_TYPE_KINDS.items()}  # menu kind -> its type
 IDLE_TIMEOUT_OFF = {"isEnabled": False, "timeout": 0, "warningTime": 0}

@@ -27,7 +27,7 @@ from liveagent_cli.sandbox.liveagent.nouns import EVENT_NOUNS, end_reason, parse
 from liveagent_cli.sandbox.liveagent.pod import Pod
 from liveagent_cli.sandbox.liveagent.session import Session
 from liveagent_cli.sandbox.liveagent.visitorapi import VisitorAPI
-from liveagent_cli.sandbox.model.errors import BadRequest, PodError, SessionInvalid
+from liveagent_cli.sandbox.model.refusals import BadRequest, PodError, SessionInvalid
 
 API_VERSION = "x-liveagent-api-version"
 AFFINITY = "x-liveagent-affinity"

@@ -1,7 +1,7 @@
 """The bodies of the visitor's Chasitor POSTs: parsed and checked into `VisitorEvent`s, independent of HTTP.
 
 One table names every noun that counts as a visitor event (so MultiNoun can carry it), and how its body is
-read; `NOUN_KINDS` maps each Live Agent noun to the API-neutral event kind agents see (model/chat.py).
+read; `NOUN_KINDS` maps each Live Agent noun to the API-neutral event kind agents see (model/agent_port.py).
 Unknown fields are ignored; a field of the wrong type is a 400 that names it. The `text` of an event is
 what a script's `match` is tried against (docs/sandbox.md lists it per noun).
 """
@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from liveagent_cli.sandbox.jsonbody import JSONBodyError, parse_json
-from liveagent_cli.sandbox.model.chat import VisitorEvent
-from liveagent_cli.sandbox.model.errors import BadRequest, string_field
+from liveagent_cli.sandbox.model.agent_port import VisitorEvent
+from liveagent_cli.sandbox.model.refusals import BadRequest, string_field
 
 # Live Agent noun -> the event kind an agent sees. FileUpload and Breadcrumb are not Chasitor POSTs (the
 # upload servlet and Visitor/Breadcrumb) but are recorded on the chat under these names.

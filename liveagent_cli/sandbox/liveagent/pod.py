@@ -40,8 +40,9 @@ from typing import Any, NamedTuple
 from liveagent_cli.sandbox.defaults import AGENT_NAME, DEFAULT_CONNECTION_TIMEOUT, GEO_LOCATION
 from liveagent_cli.sandbox.liveagent.nouns import noun_of
 from liveagent_cli.sandbox.liveagent.session import HeldPoll, Outbound, Session, Upload, settle
-from liveagent_cli.sandbox.model.chat import AgentChat, ChatState, Staffing, VisitorEvent
-from liveagent_cli.sandbox.model.errors import (
+from liveagent_cli.sandbox.model.agent_port import AgentChat, ChatState, Staffing, VisitorEvent
+from liveagent_cli.sandbox.model.queues import ButtonQueue, Queues
+from liveagent_cli.sandbox.model.refusals import (
     AffinityMismatch,
     BadRequest,
     DuplicatePoll,
@@ -51,7 +52,6 @@ from liveagent_cli.sandbox.model.errors import (
     OutOfSync,
     SessionInvalid,
 )
-from liveagent_cli.sandbox.model.queues import ButtonQueue, Queues
 
 log = logging.getLogger("liveagent_cli.sandbox.liveagent.pod")
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from liveagent_cli.sandbox.jsonbody import encode
-from liveagent_cli.sandbox.model.chat import AgentBehaviour, ChatState
+from liveagent_cli.sandbox.model.agent_port import AgentBehaviour, ChatState
 
 
 class Outbound(NamedTuple):

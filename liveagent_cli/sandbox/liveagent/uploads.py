@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from liveagent_cli.sandbox.http.server import Request, Response, error_response, json_response
 from liveagent_cli.sandbox.liveagent.pod import Pod
-from liveagent_cli.sandbox.model.chat import ChatState
-from liveagent_cli.sandbox.model.errors import BadRequest, Forbidden, PodError
+from liveagent_cli.sandbox.model.agent_port import ChatState
+from liveagent_cli.sandbox.model.refusals import BadRequest, Forbidden, PodError
 from liveagent_cli.sandbox.multipart import MultipartError, boundary_of, parse_multipart
 
 

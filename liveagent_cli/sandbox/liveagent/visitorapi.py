@@ -19,7 +19,7 @@ from liveagent_cli.sandbox.defaults import BUTTON_ID
 from liveagent_cli.sandbox.http.server import Request, Response, json_response, text_response
 from liveagent_cli.sandbox.jsonbody import parse_json
 from liveagent_cli.sandbox.liveagent.pod import Pod
-from liveagent_cli.sandbox.model.errors import BadRequest
+from liveagent_cli.sandbox.model.refusals import BadRequest
 
 PING_RATE_MS = 50_000
 

@@ -28,8 +28,8 @@ from liveagent_cli.sandbox.defaults import AGENT_NAME, AGENT_USER_ID, user_id_fo
 from liveagent_cli.sandbox.miaw import entries as wire
 from liveagent_cli.sandbox.miaw.conversation import TRANSFER, Conversation, MessagingSession, wall_ms
 from liveagent_cli.sandbox.miaw.messaging import SYSTEM, Messaging
-from liveagent_cli.sandbox.model.chat import MENU_KINDS, ChatState
-from liveagent_cli.sandbox.model.errors import BadRequest, InvalidState
+from liveagent_cli.sandbox.model.agent_port import MENU_KINDS, ChatState
+from liveagent_cli.sandbox.model.refusals import BadRequest, InvalidState
 
 CHOICE_FORMATS = {"menu": "QuickReplies", "buttons": "Buttons"}  # model.chat's menu kinds -> formatType
 FILE_REQUEST_TEXT = "Please attach a file to this conversation."

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 from liveagent_cli.sandbox.jsonbody import encode
 from liveagent_cli.sandbox.miaw.entries import Entry
 from liveagent_cli.sandbox.miaw.ratelimits import CONVERSATIONS_PER_USER, MESSAGES_PER_CONVERSATION, Window
-from liveagent_cli.sandbox.model.chat import AgentBehaviour, ChatState, VisitorEvent
+from liveagent_cli.sandbox.model.agent_port import AgentBehaviour, ChatState, VisitorEvent
 
 # routingStatus of GET /conversation/{id} (miaw-api.md 2.1 #6)
 INITIAL, ROUTED, NEEDS_ROUTING, TRANSFER = "INITIAL", "ROUTED", "NEEDS_ROUTING", "TRANSFER"

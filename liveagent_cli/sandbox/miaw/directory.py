@@ -12,8 +12,8 @@ from typing import Any
 from liveagent_cli.sandbox.keys import redact_value
 from liveagent_cli.sandbox.miaw.conversation import Conversation, MessagingSession
 from liveagent_cli.sandbox.miaw.messaging import Messaging
-from liveagent_cli.sandbox.model.chat import AgentChat, ChatState
-from liveagent_cli.sandbox.model.errors import NotFound
+from liveagent_cli.sandbox.model.agent_port import AgentChat, ChatState
+from liveagent_cli.sandbox.model.refusals import NotFound
 
 API = "miaw"
 

@@ -45,14 +45,6 @@ from liveagent_cli.sandbox.miaw.conversation import (
     wall_ms,
 )
 from liveagent_cli.sandbox.miaw.deployment import embedded_service_config
-from liveagent_cli.sandbox.miaw.errors import (
-    BAD_CONVERSATION_ID,
-    BadRequest,
-    Conflict,
-    NoMessagingSession,
-    NotFound,
-    Unauthorized,
-)
 from liveagent_cli.sandbox.miaw.jwt import (
     SigningKey,
     TokenFormatError,
@@ -61,9 +53,17 @@ from liveagent_cli.sandbox.miaw.jwt import (
     encode,
     make_key,
 )
+from liveagent_cli.sandbox.miaw.profiles import DEPLOYMENT_NAME_PATTERN, ORG_ID_PATTERN, MiawSettings
 from liveagent_cli.sandbox.miaw.ratelimits import OrgWindows
-from liveagent_cli.sandbox.miaw.settings import DEPLOYMENT_NAME_PATTERN, ORG_ID_PATTERN, MiawSettings
-from liveagent_cli.sandbox.model.chat import AgentChat, ChatState, Staffing, VisitorEvent
+from liveagent_cli.sandbox.miaw.refusals import (
+    BAD_CONVERSATION_ID,
+    BadRequest,
+    Conflict,
+    NoMessagingSession,
+    NotFound,
+    Unauthorized,
+)
+from liveagent_cli.sandbox.model.agent_port import AgentChat, ChatState, Staffing, VisitorEvent
 from liveagent_cli.sandbox.model.queues import Queues
 
 log = logging.getLogger("liveagent_cli.sandbox.miaw")

@@ -14,7 +14,7 @@ import math
 import time
 from collections import deque
 
-from liveagent_cli.sandbox.miaw.errors import TooManyRequests
+from liveagent_cli.sandbox.miaw.refusals import TooManyRequests
 
 TOKENS_PER_ORG = (200, 60.0)
 CONVERSATIONS_PER_USER = (3, 30.0)

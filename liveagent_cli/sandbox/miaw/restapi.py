@@ -21,7 +21,10 @@ from liveagent_cli.sandbox.jsonbody import JSONBodyError, parse_json
 from liveagent_cli.sandbox.miaw import entries as wire
 from liveagent_cli.sandbox.miaw.conversation import AccessToken, Conversation
 from liveagent_cli.sandbox.miaw.deployment import business_hours, embedded_service_config
-from liveagent_cli.sandbox.miaw.errors import (
+from liveagent_cli.sandbox.miaw.messaging import UUID_ANY, Messaging, string
+from liveagent_cli.sandbox.miaw.notes import MiawNotes
+from liveagent_cli.sandbox.miaw.profiles import ORG_ID_PATTERN
+from liveagent_cli.sandbox.miaw.refusals import (
     NOT_PUBLISHED,
     BadRequest,
     MiawError,
@@ -30,11 +33,8 @@ from liveagent_cli.sandbox.miaw.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from liveagent_cli.sandbox.miaw.messaging import UUID_ANY, Messaging, string
-from liveagent_cli.sandbox.miaw.notes import MiawNotes
-from liveagent_cli.sandbox.miaw.settings import ORG_ID_PATTERN
-from liveagent_cli.sandbox.miaw.sse import EventStreamAPI, spring_error
-from liveagent_cli.sandbox.model.chat import VisitorEvent
+from liveagent_cli.sandbox.miaw.stream import EventStreamAPI, spring_error
+from liveagent_cli.sandbox.model.agent_port import VisitorEvent
 from liveagent_cli.sandbox.multipart import MultipartError, boundary_of, parse_multipart
 
 V2 = ("iamessage", "api", "v2")

@@ -1,6 +1,6 @@
 """The chats of one API as the control API sees them: listed, shown, driven, whichever API they came by.
 
-Each API implements `ChatDirectory` for its own chats (control/api.py for Live Agent's sessions,
+Each API implements `ChatDirectory` for its own chats (control/routes.py for Live Agent's sessions,
 miaw/directory.py for Enhanced Chat's conversations), so the control API, `sandbox agent` and the in-process
 `Sandbox` act on either without knowing which. A chat's id is unique across APIs (a session id, a
 conversation id: both UUIDs).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from liveagent_cli.sandbox.model.chat import AgentChat
+from liveagent_cli.sandbox.model.agent_port import AgentChat
 
 
 class ChatDirectory(Protocol):

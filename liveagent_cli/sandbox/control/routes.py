@@ -33,9 +33,9 @@ from liveagent_cli.sandbox.jsonbody import JSONBodyError, parse_json
 from liveagent_cli.sandbox.keys import redact_value
 from liveagent_cli.sandbox.liveagent.pod import Pod
 from liveagent_cli.sandbox.liveagent.session import Event, Session
-from liveagent_cli.sandbox.model.chat import AgentChat
+from liveagent_cli.sandbox.model.agent_port import AgentChat
 from liveagent_cli.sandbox.model.directory import ChatDirectory
-from liveagent_cli.sandbox.model.errors import BadRequest, InvalidState, NotFound, PodError, string_field
+from liveagent_cli.sandbox.model.refusals import BadRequest, InvalidState, NotFound, PodError, string_field
 
 ONLY = "_only"
 ROUTES = [

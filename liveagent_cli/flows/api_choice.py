@@ -57,10 +57,10 @@ def chosen_api(ctx: Context, *, opening: bool = False) -> str:
 def pick(ctx: Context, *, opening: bool = False) -> ChatApi:
     """The sibling that implements the verbs for this step's API."""
     if chosen_api(ctx, opening=opening) == MIAW:
-        from liveagent_cli.flows.miaw.api import EnhancedChat
+        from liveagent_cli.flows.miaw.verbs import EnhancedChat
 
         return EnhancedChat()
-    from liveagent_cli.flows.liveagent_api import LiveAgent
+    from liveagent_cli.flows.liveagent_verbs import LiveAgent
 
     return LiveAgent()
 

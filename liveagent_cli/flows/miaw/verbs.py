@@ -1,4 +1,4 @@
-"""Enhanced Chat behind the verbs (`ChatApi`, flows/api.py): each verb calls its flow and says what it did.
+"""Enhanced Chat behind the verbs (`ChatApi`, flows/verbs.py): each verb calls its flow and says what it did.
 
 Each verb imports its own flow (and the event vocabulary only where events are shown): every step is its own
 process, and loading all of flows/miaw for one of them cost `send` about 10 ms of CPU and `status` the HTTP
@@ -16,7 +16,7 @@ from liveagent_cli.flows.context import Context
 from liveagent_cli.flows.verbs import Available, Done, IdentityToken, InitOptions, OnShown, PollOutcome, Shown
 
 if TYPE_CHECKING:
-    from liveagent_cli.core.events import ChatEvent
+    from liveagent_cli.core.chat_events import ChatEvent
     from liveagent_cli.core.miaw.events import ConversationItem
     from liveagent_cli.core.miaw.state import MiawState
 
@@ -32,14 +32,14 @@ class EnhancedChat:
         return False  # no step waits for the stream: a send stands on its own
 
     def open_session(self, ctx: Context, *, replace: bool, identity: IdentityToken | None) -> Done:
-        from liveagent_cli.flows.miaw import session
+        from liveagent_cli.flows.miaw import steps
         from liveagent_cli.flows.other_api import clear_other_api
 
-        given = session.Identity(identity.token, identity.source) if identity is not None else None
+        given = steps.Identity(identity.token, identity.source) if identity is not None else None
         ctx.settings.messaging()  # settings first: a bad one must not end another API's chat
         clear_other_api(ctx, self.name, replace=replace)
-        state = session.open_session(ctx, replace=replace, identity=given)
-        info = session.describe(state, ctx.store.name, show_secrets=not ctx.out.redactor.enabled)
+        state = steps.open_session(ctx, replace=replace, identity=given)
+        info = steps.describe(state, ctx.store.name, show_secrets=not ctx.out.redactor.enabled)
         keep = ("session", "api", "pod", "id", "verified", "token_expires_at", "access_token")
         shown = {k: info[k] for k in keep if k in info}
         note = "next: `liveagent init` to start a conversation"
@@ -47,11 +47,11 @@ class EnhancedChat:
         return Done(shown, note=note, fields=shown, summary=f"session {state.id} (an access token for {who})")
 
     def init(self, ctx: Context, options: InitOptions) -> Done:
-        from liveagent_cli.flows.miaw import session
+        from liveagent_cli.flows.miaw import steps
 
         fields = options.fields
         language = str(fields.get("language") or "").replace("-", "_")
-        state = session.init_conversation(
+        state = steps.init_conversation(
             ctx, dict(options.prechat_values), visitor_name=fields.get("visitor_name"), language=language
         )
         document = {"requested": True, "session": ctx.store.name, "conversation_id": state.conversation_id}
@@ -85,9 +85,9 @@ class EnhancedChat:
         return Done(document, note="sent message", quiet_in_json=True, summary=f"sent {text!r}")
 
     def end(self, ctx: Context, *, reason: str, local: bool, keep_conversation: bool) -> Done:
-        from liveagent_cli.flows.miaw import session
+        from liveagent_cli.flows.miaw import steps
 
-        state, was_open = session.end(ctx, keep_conversation=keep_conversation, local=local)
+        state, was_open = steps.end(ctx, keep_conversation=keep_conversation, local=local)
         base = {"session": ctx.store.name, "was_open": was_open, "conversation_id": state.conversation_id or None}
         if local:
             note = "session forgotten here; the server was not told (the conversation stays open there)"
@@ -170,10 +170,10 @@ class EnhancedChat:
 
     def status(self, ctx: Context, *, show_secrets: bool) -> Done:
         from liveagent_cli.core.miaw import state as records
-        from liveagent_cli.flows.miaw import session
+        from liveagent_cli.flows.miaw import steps
 
         state = records.load(ctx.store)
-        info = session.describe(state, ctx.store.name, show_secrets=show_secrets)
+        info = steps.describe(state, ctx.store.name, show_secrets=show_secrets)
         return Done(info, fields=info)
 
     def until_names(self) -> list[str]:

@@ -21,9 +21,9 @@ import time
 
 from liveagent_cli.sandbox.http.server import Request, Response, ResponseStream, json_response
 from liveagent_cli.sandbox.miaw.conversation import AccessToken, LoggedEvent, OpenStream
-from liveagent_cli.sandbox.miaw.errors import JWT_EXPIRED, ORG_ID_MISMATCH, ORG_ID_REQUIRED, BadRequest, MiawError
 from liveagent_cli.sandbox.miaw.messaging import Messaging
 from liveagent_cli.sandbox.miaw.notes import MiawNotes
+from liveagent_cli.sandbox.miaw.refusals import JWT_EXPIRED, ORG_ID_MISMATCH, ORG_ID_REQUIRED, BadRequest, MiawError
 
 SSE_PATH = "/eventrouter/v1/sse"
 CONTENT_TYPE = "text/event-stream;charset=UTF-8"

@@ -1,4 +1,4 @@
-"""Live Agent behind the verbs (`ChatApi`, flows/api.py): the flows it always had, saying what they did as
+"""Live Agent behind the verbs (`ChatApi`, flows/verbs.py): the flows it always had, saying what they did as
 the commands always printed it. Its `poll` lines are the pod's items exactly as sent plus the contract's
 `kind` (and `text`/`sender` on a ChatMessage), so one script reads either API's lines."""
 
@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from liveagent_cli.core.chat_events import EventKind
 from liveagent_cli.core.errors import UsageError
-from liveagent_cli.core.events import EventKind
 from liveagent_cli.core.messages import MessageType, interpret
 from liveagent_cli.core.render import AgentName, wait_phrase
 from liveagent_cli.core.state import SessionState

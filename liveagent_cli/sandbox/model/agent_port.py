@@ -66,7 +66,7 @@ class AgentBehaviour(Protocol):
 
 
 class AgentChat(Protocol):
-    """What an agent may do to one chat. A refused action raises the protocol's errors (model/errors.py):
+    """What an agent may do to one chat. A refused action raises the protocol's errors (model/refusals.py):
     `InvalidState` when the chat's phase does not allow it, `BadRequest` for a malformed argument."""
 
     @property
