@@ -94,6 +94,7 @@ def test_wire_sequence_ack_and_affinity_across_processes(cli: Cli, sandbox: Sand
     assert acks == sorted(acks) and acks[-1] > 0, "ack only moves forward, to the last 200's sequence"
 
 
+@pytest.mark.parametrize("sandbox", [{"poll_hold": 0.2}], indirect=True)  # how long it holds is not the point
 def test_ack_repeats_after_a_204(cli: Cli, sandbox: Sandbox) -> None:
     cli("session")
     cli("init")
