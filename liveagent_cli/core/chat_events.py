@@ -29,6 +29,7 @@ class EventKind(StrEnum):
     TRANSCRIPT = "transcript"  # the pod's record of the chat so far, after it moved the session
     ENDED = "ended"  # the chat is over: reason
     FAILED = "failed"  # no agent took the chat: reason
+    RECEIPT = "receipt"  # the other side received or read one of the visitor's messages: outcome (delivered, read)
     OTHER = "other"  # anything else; shown as it came
 
 
@@ -48,7 +49,7 @@ class ChatEvent:
     joined: bool = False
     menu: tuple[str, ...] = ()
     menu_header: str = ""
-    outcome: str = ""  # of a file request: Success, Failure, Canceled
+    outcome: str = ""  # of a file request: Success, Failure, Canceled; of a receipt: delivered, read
     custom_type: str = ""
     data: str = ""
     transcript_entries: int = 0

@@ -75,6 +75,10 @@ def describe_event(event: ChatEvent, agent: str = "agent") -> tuple[str, str]:
         return "yellow", "the chat is being transferred"
     if kind is EventKind.CUSTOM:
         return "dim", f"event {event.custom_type}: {event.data}" if event.data else f"event {event.custom_type}"
+    if kind is EventKind.RECEIPT:
+        return "dim", f"✓ {event.outcome}"
+    if kind is EventKind.OTHER and event.text:
+        return "dim", event.text
     if kind is EventKind.TRANSCRIPT:
         return "dim", f"session restored after the pod moved it ({event.transcript_entries} transcript entries)"
     import json

@@ -335,7 +335,7 @@ def show_in_chat(out: Output, shown: Shown) -> None:
     if out.json_mode:
         out.data(shown.line)
         return
-    if shown.event.kind in (EventKind.ECHO, EventKind.OTHER):
+    if shown.event.kind in (EventKind.ECHO, EventKind.RECEIPT, EventKind.OTHER):
         return
     style, line = describe_event(shown.event, shown.agent)
     out.text(line, style)

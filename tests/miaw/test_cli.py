@@ -68,6 +68,20 @@ def test_human_poll_lines_and_the_echo(miaw: Miaw) -> None:
     run = miaw("poll", "--until", "message")
     assert run.code == 0, run.stderr
     assert "You: hi there" in run.stdout and "Sandbox Agent: hi there" in run.stdout
+    # receipts and routing work in words, never as raw event JSON on a person's screen
+    assert "✓ delivered" in run.stdout and "✓ read" in run.stdout
+    assert "ACKNOWLEDGEMENT" not in run.stdout and "{" not in run.stdout
+
+
+def test_receipts_are_their_own_kind_on_json_lines(miaw: Miaw) -> None:
+    steps_until_established(miaw)
+    miaw("send", "hi there")
+    run = miaw("poll", "--until", "message", "--json")
+    receipts = [line for line in lines(run) if line["kind"] == "receipt"]
+    assert [r["type"] for r in receipts] == [
+        "CONVERSATION_DELIVERY_ACKNOWLEDGEMENT",
+        "CONVERSATION_READ_ACKNOWLEDGEMENT",
+    ]
 
 
 def test_status_shows_the_api_conversation_last_event_and_expiry_never_the_token(miaw: Miaw) -> None:

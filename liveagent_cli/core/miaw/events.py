@@ -263,6 +263,16 @@ def _closed(item: ConversationItem, payload: dict[str, Any]) -> ChatEvent:
     return ChatEvent(EventKind.ENDED, item.type, payload, reason="conversation closed")
 
 
+def _receipt(item: ConversationItem, payload: dict[str, Any]) -> ChatEvent:
+    read = payload.get("entryType", item.entry.get("entryType")) == "ReadAcknowledgement"
+    return ChatEvent(EventKind.RECEIPT, item.type, payload, outcome="read" if read else "delivered")
+
+
+def _routing_work(item: ConversationItem, payload: dict[str, Any]) -> ChatEvent:
+    work = _str(payload.get("workType"))
+    return ChatEvent(EventKind.OTHER, item.type, payload, text=f"routing: {work.lower()}" if work else "")
+
+
 def _other(item: ConversationItem, payload: dict[str, Any]) -> ChatEvent:
     return ChatEvent(EventKind.OTHER, item.type, payload)
 
@@ -279,9 +289,9 @@ _READERS = {
     "TypingStoppedIndicator": _typing,
     "SessionStatusChanged": _session_status,
     "CloseConversation": _closed,
-    "RoutingWorkResult": _other,
-    "DeliveryAcknowledgement": _other,
-    "ReadAcknowledgement": _other,
+    "RoutingWorkResult": _routing_work,
+    "DeliveryAcknowledgement": _receipt,
+    "ReadAcknowledgement": _receipt,
 }
 
 
