@@ -19,7 +19,6 @@ from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from liveagent_cli.core.redact import Redactor
-from liveagent_cli.core.render import describe
 
 # C0 controls but tab and newline, DEL, C1 controls, and the bidi marks, embeddings, overrides and isolates
 # (and the Unicode line/paragraph separators) that can make a line read other than it is
@@ -104,6 +103,8 @@ class Output:
         if self.json_mode:
             self.data(item)
         else:
+            from liveagent_cli.core.render import describe  # what a message means: only steps that show one
+
             style, line = describe(item, agent)
             self.text(line, style)
 
