@@ -164,7 +164,9 @@ class Follower:
     def run(self, *, follow: bool, wanted: set[str], deadline: Deadline) -> None:
         plain = not (follow or wanted)
         hold = Deadline(POLL_HOLD).earliest(deadline) if plain else deadline
-        retries = self._retries(deadline)
+        # the cuts in a row of streams that delivered nothing, and their budget, which starts at the first of
+        # them: a stream that delivered before it was cut worked, however long ago the last cut was
+        retries: Retries | None = None
         while True:
             try:
                 self._open(deadline)
@@ -175,14 +177,14 @@ class Follower:
             try:
                 self._catch_up()
                 if self._heard:
-                    retries = self._retries(deadline)  # the stream works: a later cut starts afresh
+                    retries = None  # the stream works: a later cut starts afresh
                 while not self._finished(wanted) and not self.stopped():
                     if plain and self.result.shown and self._settle.expired():
                         return  # the burst is over
                     if (plain and not self.result.shown and hold.expired()) or deadline.expired():
                         return
                     if self._read_one(plain, hold, deadline):
-                        retries = self._retries(deadline)  # the stream works: a later cut starts afresh
+                        retries = None  # the stream works: a later cut starts afresh
                 return
             except StreamEnded as ended:
                 if self.result.ended_elsewhere:
@@ -203,6 +205,10 @@ class Follower:
             if (plain and (self.result.shown or hold.expired())) or deadline.expired() or self.stopped():
                 return
             self.result.reconnects += 1
+            if self._heard:  # it delivered (in the catch-up, say) before it was cut: it worked
+                retries = None
+            if retries is None:
+                retries = self._retries(deadline)
             try:
                 retries.after(cut)
             except NetworkError as final:
