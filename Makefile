@@ -24,9 +24,9 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint  ## lint, type-check and run the whole suite (two workers: most tests wait on subprocesses)
+test: lint  ## lint, type-check and run the whole suite (three workers on two cores: most tests wait on subprocesses)
 	$(BIN)/python -m compileall -q liveagent_cli  # subprocess-heavy tests would otherwise recompile each run
-	$(BIN)/python -m pytest -q -n 2 --dist worksteal  # an idle worker takes queued tests: no tail of long ones
+	$(BIN)/python -m pytest -q -n 3 --dist worksteal  # an idle worker takes queued tests: no tail of long ones
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
