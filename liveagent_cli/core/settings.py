@@ -328,20 +328,19 @@ def is_loopback(host: str) -> bool:
 POD_TAKES = "an https:// URL or a bare host, e.g. d.la1-c1-ukb.salesforceliveagent.com"
 
 
-def normalize_pod(raw: str, *, insecure: bool = False) -> str:
-    """Turn what the user typed into the Chat API endpoint, ending in /chat/rest/.
-
-    A bare host means https; plain http is refused unless the host is loopback (the sandbox) or --insecure.
-    """
+def _checked_url(raw: str, *, what: str, takes: str, hint: str, secret: str, insecure: bool) -> tuple[str, str, str]:
+    """(scheme, netloc, path without a trailing slash) of an endpoint URL the user typed: a bare host means
+    https; plain http is refused unless the host is loopback (the sandbox) or --insecure, since `secret`
+    would cross the network unencrypted."""
     text = raw.strip()
     if not text:
-        raise ConfigError("the pod URL is empty", hint="pass --pod https://HOST/chat/rest/")
+        raise ConfigError(f"{what} is empty", hint=hint)
     if "://" not in text:
         text = "https://" + text
     parts = urlsplit(text)
 
     def invalid(problem: str) -> InvalidValue:
-        return InvalidValue("the pod URL", raw, problem, takes=POD_TAKES, flag="--pod")
+        return InvalidValue(what, raw, problem, takes=takes, flag="--pod")
 
     if parts.scheme not in ("http", "https"):
         raise invalid("is not an http(s) URL")
@@ -354,16 +353,28 @@ def normalize_pod(raw: str, *, insecure: bool = False) -> str:
         raise invalid("is not a valid URL")
     if parts.scheme == "http" and not insecure and not is_loopback(host):
         raise ConfigError(
-            f"refusing plain http to {host}: the session key would cross the network unencrypted",
+            f"refusing plain http to {host}: {secret} would cross the network unencrypted",
             hint="use https://, or pass --insecure if you really mean it",
         )
-    path = parts.path.rstrip("/")
-    if not path.endswith("/chat/rest"):
-        path = path + "/chat/rest"
     netloc = host if ":" not in host else f"[{host}]"
     if port is not None:
         netloc += f":{port}"
-    return urlunsplit((parts.scheme, netloc, path + "/", "", ""))
+    return parts.scheme, netloc, parts.path.rstrip("/")
+
+
+def normalize_pod(raw: str, *, insecure: bool = False) -> str:
+    """Turn what the user typed into the Chat API endpoint, ending in /chat/rest/."""
+    scheme, netloc, path = _checked_url(
+        raw,
+        what="the pod URL",
+        takes=POD_TAKES,
+        hint="pass --pod https://HOST/chat/rest/",
+        secret="the session key",
+        insecure=insecure,
+    )
+    if not path.endswith("/chat/rest"):
+        path = path + "/chat/rest"
+    return urlunsplit((scheme, netloc, path + "/", "", ""))
 
 
 MESSAGING_TAKES = "an https:// URL or a bare host, e.g. NAME.my.salesforce-scrt.com (the deployment's Messaging URL)"
@@ -372,41 +383,21 @@ _KNOWN_PATHS = ("/chat/rest", "/iamessage/api/v2", "/iamessage/v1", "/eventroute
 
 
 def normalize_messaging_url(raw: str, *, insecure: bool = False) -> str:
-    """Enhanced Chat's base URL (miaw-api.md §1.1) without a trailing slash: a bare host means https, plain
-    http only for loopback (or --insecure), and a path of the API's own (`/iamessage/api/v2`) is dropped."""
-    text = raw.strip()
-    if not text:
-        raise ConfigError("the Messaging URL is empty", hint="pass --pod https://NAME.my.salesforce-scrt.com")
-    if "://" not in text:
-        text = "https://" + text
-    parts = urlsplit(text)
-
-    def invalid(problem: str) -> InvalidValue:
-        return InvalidValue("the Messaging URL", raw, problem, takes=MESSAGING_TAKES, flag="--pod")
-
-    if parts.scheme not in ("http", "https"):
-        raise invalid("is not an http(s) URL")
-    try:
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        raise invalid("has an invalid port") from None
-    if not host or any(c.isspace() for c in text) or parts.query or parts.fragment or parts.username:
-        raise invalid("is not a valid URL")
-    if parts.scheme == "http" and not insecure and not is_loopback(host):
-        raise ConfigError(
-            f"refusing plain http to {host}: the access token would cross the network unencrypted",
-            hint="use https://, or pass --insecure if you really mean it",
-        )
-    path = parts.path.rstrip("/")
+    """Enhanced Chat's base URL (miaw-api.md §1.1) without a trailing slash; a path of the API's own
+    (`/iamessage/api/v2`) is dropped."""
+    scheme, netloc, path = _checked_url(
+        raw,
+        what="the Messaging URL",
+        takes=MESSAGING_TAKES,
+        hint="pass --pod https://NAME.my.salesforce-scrt.com",
+        secret="the access token",
+        insecure=insecure,
+    )
     for known in _KNOWN_PATHS:
         if path.endswith(known):
             path = path[: -len(known)]
             break
-    netloc = host if ":" not in host else f"[{host}]"
-    if port is not None:
-        netloc += f":{port}"
-    return urlunsplit((parts.scheme, netloc, path, "", ""))
+    return urlunsplit((scheme, netloc, path, "", ""))
 
 
 def check_api_name(value: str) -> str:
