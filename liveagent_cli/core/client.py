@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from liveagent_cli import __version__
 from liveagent_cli.core.errors import (
     ApiError,
     DuplicatePollError,
@@ -23,31 +21,11 @@ from liveagent_cli.core.errors import (
     PodMovedError,
     SessionGoneError,
 )
+from liveagent_cli.core.exchange import CONNECT_TIMEOUT, POST_TIMEOUT, Exchanger, WireRecord, new_http_session
 from liveagent_cli.core.messages import check_counter, check_item
-from liveagent_cli.core.network_errors import check_ca_bundle, network_error
 
 if TYPE_CHECKING:
     import requests
-
-CONNECT_TIMEOUT = 10.0
-POST_TIMEOUT = 30.0
-MAX_REPLY_BYTES = 4 * 1024 * 1024
-USER_AGENT = f"liveagent-cli/{__version__}"
-
-
-@dataclass
-class WireRecord:
-    """One request and its answer (or failure), for the --verbose wire log."""
-
-    method: str
-    url: str
-    request_headers: dict[str, str]
-    status: int | None = None
-    reason: str = ""
-    elapsed_ms: float = 0.0
-    response_headers: dict[str, str] = field(default_factory=dict)
-    error: str = ""
-
 
 @dataclass
 class SessionInfo:
@@ -64,15 +42,6 @@ class Batch:
     messages: list[dict[str, Any]]
     sequence: int
     offset: int | None
-
-
-def new_http_session() -> requests.Session:
-    """The process's one connection pool; TLS verification stays on (REQUESTS_CA_BUNDLE adds a private CA)."""
-    import requests
-
-    http = requests.Session()
-    http.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-    return http
 
 
 class SwitchServerError(ApiError):
@@ -124,7 +93,7 @@ class MultipartBody:
         return chunk
 
 
-class LiveAgentClient:
+class LiveAgentClient(Exchanger):
     """Talks to one pod as one session (key + affinity); cheap to create over a shared `requests.Session`."""
 
     def __init__(
@@ -144,6 +113,7 @@ class LiveAgentClient:
         self.on_exchange = on_exchange
         self._http = http if http is not None else new_http_session()
         self._ca_checked = False
+        self.too_large, self.too_large_hint = "the pod's reply", _POD_HINT
 
     def close(self) -> None:
         self._http.close()
@@ -363,51 +333,16 @@ class LiveAgentClient:
         headers: dict[str, str],
         read_timeout: float,
     ) -> requests.Response:
-        """One HTTP exchange with an explicit timeout, logged, its failures turned into NetworkError."""
-        import requests
-
-        if url.startswith("https://") and not self._ca_checked:
-            check_ca_bundle(self._http, url)
-            self._ca_checked = True
-        record = WireRecord(method, url, dict(headers))
-        started = time.monotonic()
-        try:
-            response = self._http.request(
-                method,
-                url,
-                params=params,
-                data=data,
-                headers=headers,
-                timeout=(min(CONNECT_TIMEOUT, read_timeout), read_timeout),
-                stream=True,
-            )
-            record.url = response.url
-            record.status, record.reason = response.status_code, response.reason or ""
-            record.response_headers = dict(response.headers)
-            response._content = self._read_capped(response)
-        except requests.exceptions.RequestException as exc:
-            error = network_error(exc, url, read_timeout)
-            record.error = error.failure.value
-            raise error from exc
-        finally:
-            record.elapsed_ms = (time.monotonic() - started) * 1000
-            if self.on_exchange is not None:
-                self.on_exchange(record)
-        return response
-
-    @staticmethod
-    def _read_capped(response: requests.Response) -> bytes:
-        chunks, size = [], 0
-        for chunk in response.iter_content(65536):
-            size += len(chunk)
-            if size > MAX_REPLY_BYTES:
-                response.close()
-                raise ApiError(
-                    f"the pod's reply is larger than {MAX_REPLY_BYTES // (1024 * 1024)} MiB; refusing to read it",
-                    hint=_POD_HINT,
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
+        """One HTTP exchange with an explicit timeout (exchange.py), logged."""
+        return self._exchange(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers=headers,
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=read_timeout,
+        )
 
     def _check_status(self, response: requests.Response, method: str, path: str) -> None:
         status = response.status_code

@@ -13,7 +13,8 @@ from liveagent_cli.core.settings import Settings
 from liveagent_cli.core.state import SessionState, StateStore
 
 if TYPE_CHECKING:
-    from liveagent_cli.core.client import LiveAgentClient, WireRecord
+    from liveagent_cli.core.client import LiveAgentClient
+    from liveagent_cli.core.exchange import WireRecord
 
 
 @dataclass
@@ -41,7 +42,8 @@ class Context:
         Each caller gets its own client, so one can adopt a new affinity without racing another; the clients of
         one Context share its `requests.Session`, so a thread that runs beside others takes `for_thread()`.
         """
-        from liveagent_cli.core.client import LiveAgentClient, new_http_session
+        from liveagent_cli.core.client import LiveAgentClient
+        from liveagent_cli.core.exchange import new_http_session
 
         if self._http is None:
             self._http = new_http_session()

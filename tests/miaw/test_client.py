@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from liveagent_cli.core.client import WireRecord
 from liveagent_cli.core.errors import NetworkError, NoMessagingSessionError, RateLimitedError, SessionGoneError
+from liveagent_cli.core.exchange import WireRecord
 from liveagent_cli.core.miaw.client import EventStream, MiawClient, StreamEnded, new_id
 from liveagent_cli.core.miaw.events import PING, from_stream, interpret
 from liveagent_cli.core.miaw.sse import SseEvent

@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from liveagent_cli.core.client import CONNECT_TIMEOUT, MAX_REPLY_BYTES, POST_TIMEOUT, WireRecord, new_http_session
 from liveagent_cli.core.errors import (
     ApiError,
     NetworkError,
@@ -28,8 +27,9 @@ from liveagent_cli.core.errors import (
     RateLimitedError,
     SessionGoneError,
 )
+from liveagent_cli.core.exchange import CONNECT_TIMEOUT, POST_TIMEOUT, Exchanger, WireRecord, new_http_session
 from liveagent_cli.core.miaw.sse import SseEvent, SseParser, SseTooLarge
-from liveagent_cli.core.network_errors import check_ca_bundle, network_error
+from liveagent_cli.core.network_errors import network_error
 
 if TYPE_CHECKING:
     import requests
@@ -231,7 +231,7 @@ class EventStream:
             self._response.close()
 
 
-class MiawClient:
+class MiawClient(Exchanger):
     """Talks to one Enhanced Chat server (its Messaging URL) as one end user (the bearer token)."""
 
     def __init__(
@@ -251,6 +251,7 @@ class MiawClient:
         self.on_exchange = on_exchange
         self._http = http if http is not None else new_http_session()
         self._ca_checked = False
+        self.too_large, self.too_large_hint = "the server's answer", SERVER_HINT
 
     def close(self) -> None:
         self._http.close()
@@ -523,7 +524,6 @@ class MiawClient:
         stream: bool = False,
     ) -> requests.Response:
         """One exchange with an explicit timeout, logged, its failures turned into the tool's errors."""
-        import requests
 
         sent = dict(headers or {})
         if bearer:
@@ -531,34 +531,16 @@ class MiawClient:
                 raise SessionGoneError("no access token", hint="start one with `liveagent session`")
             sent["Authorization"] = f"Bearer {self.token}"
             sent.setdefault("X-Org-Id", org15(self.org_id))
-        if url.startswith("https://") and not self._ca_checked:
-            check_ca_bundle(self._http, url)
-            self._ca_checked = True
-        record = WireRecord(method, url, dict(sent))
-        started = time.monotonic()
-        try:
-            response = self._http.request(
-                method,
-                url,
-                params=params,
-                data=data,
-                headers=sent,
-                timeout=(min(connect_timeout, timeout), timeout),
-                stream=True,
-            )
-            record.url = response.url
-            record.status, record.reason = response.status_code, response.reason or ""
-            record.response_headers = dict(response.headers)
-            if not (stream and response.status_code == 200):
-                response._content = _read_capped(response)
-        except requests.exceptions.RequestException as exc:
-            error = network_error(exc, url, timeout)
-            record.error = error.failure.value
-            raise error from exc
-        finally:
-            record.elapsed_ms = (time.monotonic() - started) * 1000
-            if self.on_exchange is not None:
-                self.on_exchange(record)
+        response = self._exchange(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers=sent,
+            connect_timeout=connect_timeout,
+            read_timeout=timeout,
+            keep_open=stream,
+        )
         _check_status(response, method, url)
         return response
 
@@ -580,20 +562,6 @@ class MiawClient:
         except (ValueError, UnicodeDecodeError):
             return {}
         return body if isinstance(body, dict) else {}
-
-
-def _read_capped(response: requests.Response) -> bytes:
-    chunks, size = [], 0
-    for chunk in response.iter_content(65536):
-        size += len(chunk)
-        if size > MAX_REPLY_BYTES:
-            response.close()
-            raise ApiError(
-                f"the server's answer is larger than {MAX_REPLY_BYTES // (1024 * 1024)} MiB; refusing to read it",
-                hint=SERVER_HINT,
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _noun(url: str) -> str:

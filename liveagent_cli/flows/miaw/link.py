@@ -23,7 +23,7 @@ from liveagent_cli.flows.deadline import Deadline, give_up_seconds
 from liveagent_cli.flows.retry import POST_TIMEOUT, Retries, backoff
 
 if TYPE_CHECKING:
-    from liveagent_cli.core.client import WireRecord
+    from liveagent_cli.core.exchange import WireRecord
     from liveagent_cli.core.miaw.client import MiawClient
 
 T = TypeVar("T")
