@@ -54,7 +54,7 @@ class Context:
             api_version,
             key=state.key if state else None,
             affinity=state.affinity if state else None,
-            on_exchange=self._log_exchange if self.verbose else None,
+            on_exchange=self.log_exchange if self.verbose else None,
             http=self._http,
         )
 
@@ -69,7 +69,8 @@ class Context:
             self._http.close()
             self._http = None
 
-    def _log_exchange(self, ex: WireRecord) -> None:
+    def log_exchange(self, ex: WireRecord) -> None:
+        """The --verbose wire log of one exchange (either API's client), secrets redacted."""
         red = self.out.redactor
         self.out.wire(f"> {ex.method} {red.text(ex.url)}")
         for name, value in red.headers(ex.request_headers).items():

@@ -23,7 +23,6 @@ from liveagent_cli.flows.deadline import Deadline, give_up_seconds
 from liveagent_cli.flows.retry import POST_TIMEOUT, Retries, backoff
 
 if TYPE_CHECKING:
-    from liveagent_cli.core.exchange import WireRecord
     from liveagent_cli.core.miaw.client import MiawClient
 
 T = TypeVar("T")
@@ -39,22 +38,8 @@ def new_client(ctx: Context, messaging_url: str, org_id: str, deployment_name: s
         org_id,
         deployment_name,
         token=token or None,
-        on_exchange=(lambda record: log_exchange(ctx, record)) if ctx.verbose else None,
+        on_exchange=ctx.log_exchange if ctx.verbose else None,
     )
-
-
-def log_exchange(ctx: Context, ex: WireRecord) -> None:
-    """The --verbose wire log of one exchange, secrets redacted (the Authorization header always)."""
-    red = ctx.out.redactor
-    ctx.out.wire(f"> {ex.method} {red.text(ex.url)}")
-    for name, value in red.headers(ex.request_headers).items():
-        ctx.out.wire(f">   {name}: {value}")
-    if ex.status is None:
-        ctx.out.wire(f"< no answer ({ex.error}) after {ex.elapsed_ms:.0f} ms")
-        return
-    ctx.out.wire(f"< {ex.status} {ex.reason} in {ex.elapsed_ms:.0f} ms")
-    for name, value in red.headers(ex.response_headers).items():
-        ctx.out.wire(f"<   {name}: {value}")
 
 
 def request(ctx: Context, call: Callable[[float], T], deadline: Deadline) -> T:
